@@ -1,0 +1,37 @@
+# refglm: two commands on a fresh machine with python3 (>= 3.11) and make.
+#   make tutorial   create .venv, install, write the tutorial's results to results/
+#   make test       create .venv, install with test extras, run ruff and every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: tutorial test lint format validate bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,peers]'
+	touch $(STAMP)
+
+tutorial: $(STAMP)
+	$(BIN)/refglm tutorial --out results
+
+validate: $(STAMP)
+	$(BIN)/refglm validate
+
+lint: $(STAMP)
+	$(BIN)/ruff check refglm tests validation data_manifests
+	$(BIN)/ruff format --check refglm tests validation data_manifests
+
+format: $(STAMP)
+	$(BIN)/ruff format refglm tests validation data_manifests
+	$(BIN)/ruff check --fix refglm tests validation data_manifests
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -1,0 +1,19 @@
+"""Exceptions raised by refglm for bad input.
+
+Every message names the file or field, what was expected, what was found,
+and the fix, in the style of pooch's hash-mismatch messages.
+"""
+
+__all__ = ["InputError", "DataIntegrityError", "NotEstimableError"]
+
+
+class InputError(ValueError):
+    """Bad input: a file, field or parameter that refglm cannot use as given."""
+
+
+class DataIntegrityError(InputError):
+    """A data file whose checksum or content hash differs from the manifest."""
+
+
+class NotEstimableError(InputError):
+    """A contrast that is not estimable with the (rank-deficient) design."""

@@ -1,0 +1,322 @@
+"""The reference fit: every voxel through statsmodels, in a plain loop.
+
+Arrays in, arrays out, in the shape of nilearn's ``run_glm``: ``Y`` is
+(n_scans, n_voxels), ``X`` is (n_scans, n_regressors).
+
+For ``noise_model='ar1'`` the fit has three passes, as nistats' ``run_glm``:
+
+1. ``sm.OLS(y, X).fit()`` for each voxel, keeping the residuals;
+2. the AR(1) coefficient of each voxel's residuals (``noise.estimate_rho``),
+   then binned (``noise.bin_rho``);
+3. a statsmodels ``GLSAR`` fit with that fixed rho for each voxel.
+
+The GLSAR class is chosen by the convention's ``whiten_scan0``:
+statsmodels' own ``GLSAR`` drops scan 0; nistats' ``ARModel`` keeps it
+unscaled, so :class:`KeepScan0GLSAR` overrides ``whiten`` and nothing else.
+Degrees of freedom come from statsmodels: ``nobs - rank(X)``, 96 - 16 = 80
+on the tutorial with scan 0 kept.
+
+The ``'iterative'`` AR fit reproduces ``sm.GLSAR(y, X, rho=1).iterative_fit()``
+voxel by voxel, with no binning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import statsmodels.api as sm
+from joblib import Parallel, delayed
+
+from refglm.exceptions import InputError
+from refglm.noise import ar1_whiten, bin_rho, estimate_rho
+
+__all__ = [
+    "GLMFit",
+    "KeepScan0GLSAR",
+    "PraisWinstenGLSAR",
+    "glsar_class",
+    "run_glm",
+    "NOISE_MODELS",
+]
+
+NOISE_MODELS = ("ar1", "ols")
+
+
+class KeepScan0GLSAR(sm.GLSAR):
+    r"""statsmodels GLSAR whose AR(1) whitening keeps scan 0 unscaled.
+
+    .. math:: \tilde x_0 = x_0, \qquad \tilde x_t = x_t - \rho x_{t-1}
+
+    # nistats regression.py ARModel.whiten keeps scan 0 unscaled; statsmodels'
+    # GLSAR.whiten drops it. Only ``whiten`` changes, so the estimator, the
+    # pinv, the scale and df = nobs - rank(X) are statsmodels' own.
+    """
+
+    def whiten(self, x):
+        return ar1_whiten(x, self.rho[0], scan0="keep")
+
+
+class PraisWinstenGLSAR(sm.GLSAR):
+    r"""statsmodels GLSAR with Prais-Winsten scaling of scan 0.
+
+    .. math:: \tilde x_0 = \sqrt{1-\rho^2}\, x_0, \qquad \tilde x_t = x_t - \rho x_{t-1}
+    """
+
+    def whiten(self, x):
+        return ar1_whiten(x, self.rho[0], scan0="prais_winsten")
+
+
+_GLSAR_CLASSES = {"keep": KeepScan0GLSAR, "drop": sm.GLSAR, "prais_winsten": PraisWinstenGLSAR}
+
+
+def glsar_class(scan0: str):
+    """The statsmodels model class that whitens scan 0 as ``scan0`` says."""
+    try:
+        return _GLSAR_CLASSES[scan0]
+    except KeyError:
+        raise InputError(
+            f"whiten_scan0: expected one of {tuple(_GLSAR_CLASSES)}, found {scan0!r}"
+        ) from None
+
+
+@dataclass
+class GLMFit:
+    """Per-voxel results of the first-level fit.
+
+    Attributes
+    ----------
+    beta : ndarray, shape (n_regressors, n_voxels)
+        Whitened least-squares estimates.
+    sigma2 : ndarray, shape (n_voxels,)
+        Residual variance, SSR / df (statsmodels ``scale``).
+    df_resid : ndarray, shape (n_voxels,)
+        Residual degrees of freedom of each voxel's model.
+    rho_raw : ndarray, shape (n_voxels,)
+        AR(1) estimate before binning (NaN for OLS).
+    rho : ndarray, shape (n_voxels,)
+        AR(1) coefficient used for whitening (0 for OLS).
+    labels : ndarray of int, shape (n_voxels,)
+        Index into ``cov_unscaled`` of each voxel's model.
+    cov_unscaled : ndarray, shape (n_models, n_regressors, n_regressors)
+        :math:`(\\tilde X^T \\tilde X)^+` of each distinct whitened design
+        (statsmodels ``normalized_cov_params``).
+    noise_model : str
+    """
+
+    beta: np.ndarray
+    sigma2: np.ndarray
+    df_resid: np.ndarray
+    rho_raw: np.ndarray
+    rho: np.ndarray
+    labels: np.ndarray
+    cov_unscaled: np.ndarray
+    noise_model: str
+
+    @property
+    def n_voxels(self) -> int:
+        return self.beta.shape[1]
+
+
+def _ols_chunk(Y, X):
+    """OLS of every column of ``Y`` with statsmodels, one voxel at a time."""
+    n, v = Y.shape
+    beta = np.empty((X.shape[1], v))
+    sigma2 = np.empty(v)
+    resid = np.empty((n, v))
+    for j in range(v):
+        res = sm.OLS(Y[:, j], X).fit()
+        beta[:, j] = res.params
+        sigma2[j] = res.scale
+        resid[:, j] = res.resid
+    return beta, sigma2, resid
+
+
+def _ar1_chunk(Y, X, rho, scan0):
+    """GLSAR with a fixed rho for every column of ``Y``, one voxel at a time."""
+    model_class = glsar_class(scan0)
+    v = Y.shape[1]
+    beta = np.empty((X.shape[1], v))
+    sigma2 = np.empty(v)
+    df = np.empty(v)
+    for j in range(v):
+        res = model_class(Y[:, j], X, rho=float(rho[j])).fit()
+        beta[:, j] = res.params
+        sigma2[j] = res.scale
+        df[j] = res.df_resid
+    return beta, sigma2, df
+
+
+def _iterative_chunk(Y, X, maxiter):
+    """``sm.GLSAR(y, X, rho=1).iterative_fit(maxiter)`` for every column of ``Y``."""
+    v = Y.shape[1]
+    p = X.shape[1]
+    beta = np.empty((p, v))
+    sigma2 = np.empty(v)
+    df = np.empty(v)
+    rho = np.empty(v)
+    cov = np.empty((v, p, p))
+    for j in range(v):
+        model = sm.GLSAR(Y[:, j], X, rho=1)
+        res = model.iterative_fit(maxiter=maxiter)
+        beta[:, j] = res.params
+        sigma2[j] = res.scale
+        df[j] = res.df_resid
+        rho[j] = model.rho[0]
+        cov[j] = res.normalized_cov_params
+    return beta, sigma2, df, rho, cov
+
+
+def _chunks(n_voxels: int, chunk_size: int):
+    return [slice(s, min(s + chunk_size, n_voxels)) for s in range(0, n_voxels, chunk_size)]
+
+
+def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
+    """Run ``func`` on each chunk, in order, serially or through joblib."""
+    if n_jobs == 1 and backend is None:
+        out = []
+        for sl in slices:
+            out.append(func(*[a(sl) for a in args_of_slice]))
+            if progress is not None:
+                progress(sl.stop - sl.start)
+        return out
+    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
+    out = []
+    for sl, res in zip(
+        slices,
+        parallel(delayed(func)(*[a(sl) for a in args_of_slice]) for sl in slices),
+        strict=True,
+    ):
+        out.append(res)
+        if progress is not None:
+            progress(sl.stop - sl.start)
+    return out
+
+
+def run_glm(
+    Y: np.ndarray,
+    X: np.ndarray,
+    noise_model: str = "ar1",
+    *,
+    ar_estimator: str = "lag1_ratio",
+    ar_binning: str = "truncate",
+    ar_bins: int = 100,
+    whiten_scan0: str = "keep",
+    ar_fit: str = "fixed",
+    ar_maxiter: int = 3,
+    n_jobs: int = 1,
+    chunk_size: int = 2048,
+    backend: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GLMFit:
+    r"""Fit the first-level GLM to every voxel with statsmodels.
+
+    .. math::
+        Y_v = X\beta_v + \varepsilon_v, \quad
+        \varepsilon_{t} = \rho_v \varepsilon_{t-1} + \eta_t,\quad
+        \hat\beta_v = (\tilde X^T \tilde X)^{+} \tilde X^T \tilde Y_v,\quad
+        \hat\sigma^2_v = \frac{\lVert \tilde Y_v - \tilde X \hat\beta_v \rVert^2}{n - \mathrm{rank}(X)}
+
+    with :math:`\tilde{\cdot}` the AR(1) whitening of ``noise.ar1_whiten``.
+    # nistats first_level_model.py run_glm (OLS pass, rho, ARModel per bin)
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_scans, n_voxels)
+        Scaled data. float32 input is converted exactly to float64.
+    X : ndarray, shape (n_scans, n_regressors)
+        Design matrix.
+    noise_model : {'ar1', 'ols'}
+    ar_estimator, ar_binning, ar_bins, whiten_scan0, ar_fit, ar_maxiter
+        The convention's AR choices (see ``conventions.py``). ``ar_fit='fixed'``
+        whitens with the binned OLS-residual estimate; ``'iterative'`` calls
+        statsmodels ``GLSAR.iterative_fit`` per voxel instead.
+    n_jobs : int
+        joblib workers over voxel chunks; results do not depend on it.
+    chunk_size : int
+        Voxels per chunk; results do not depend on it.
+    backend : str or None
+        joblib backend (``'dask'`` inside ``joblib.parallel_config``).
+    progress : callable or None
+        Called with the number of voxels finished after each chunk (per pass).
+
+    Returns
+    -------
+    GLMFit
+    """
+    Y = np.asarray(Y)
+    X = np.asarray(X, dtype=np.float64)
+    if noise_model not in NOISE_MODELS:
+        raise InputError(
+            f"noise_model: expected one of {NOISE_MODELS}, found {noise_model!r}; "
+            "use 'ar1' (the tutorial's) or 'ols'."
+        )
+    if Y.ndim != 2 or X.ndim != 2 or Y.shape[0] != X.shape[0]:
+        raise InputError(
+            f"Y, X: expected Y (n_scans, n_voxels) and X (n_scans, n_regressors) with the same "
+            f"n_scans, found Y {Y.shape} and X {X.shape}; build the design from this run's scans."
+        )
+    n, v = Y.shape
+    p = X.shape[1]
+    slices = _chunks(v, max(1, int(chunk_size)))
+
+    def y_of(sl):
+        return np.asarray(Y[:, sl], dtype=np.float64)
+
+    def x_of(sl):
+        return X
+
+    if noise_model == "ar1" and ar_fit == "iterative":
+        parts = _map_chunks(
+            _iterative_chunk, slices, n_jobs, backend, progress, y_of, x_of, lambda sl: ar_maxiter
+        )
+        beta = np.concatenate([q[0] for q in parts], axis=1)
+        sigma2 = np.concatenate([q[1] for q in parts])
+        df = np.concatenate([q[2] for q in parts])
+        rho = np.concatenate([q[3] for q in parts])
+        cov = np.concatenate([q[4] for q in parts])
+        return GLMFit(beta, sigma2, df, rho, rho, np.arange(v), cov, noise_model)
+
+    parts = _map_chunks(_ols_chunk, slices, n_jobs, backend, progress, y_of, x_of)
+    beta = np.concatenate([q[0] for q in parts], axis=1)
+    sigma2 = np.concatenate([q[1] for q in parts])
+    resid = np.concatenate([q[2] for q in parts], axis=1)
+    del parts
+
+    if noise_model == "ols":
+        ols = sm.OLS(np.zeros(n), X).fit()
+        return GLMFit(
+            beta,
+            sigma2,
+            np.full(v, float(ols.df_resid)),
+            np.full(v, np.nan),
+            np.zeros(v),
+            np.zeros(v, dtype=int),
+            ols.normalized_cov_params[None],
+            noise_model,
+        )
+
+    rho_raw = estimate_rho(resid, ar_estimator)
+    del resid
+    rho = bin_rho(rho_raw, ar_bins, ar_binning)
+    parts = _map_chunks(
+        _ar1_chunk,
+        slices,
+        n_jobs,
+        backend,
+        progress,
+        y_of,
+        x_of,
+        lambda sl: rho[sl],
+        lambda sl: whiten_scan0,
+    )
+    beta = np.concatenate([q[0] for q in parts], axis=1)
+    sigma2 = np.concatenate([q[1] for q in parts])
+    df = np.concatenate([q[2] for q in parts])
+    values, labels = np.unique(rho, return_inverse=True)
+    model_class = glsar_class(whiten_scan0)
+    cov = np.empty((len(values), p, p))
+    for k, value in enumerate(values):
+        cov[k] = model_class(np.zeros(n), X, rho=float(value)).fit().normalized_cov_params
+    return GLMFit(beta, sigma2, df, rho_raw, rho, labels.ravel(), cov, noise_model)

@@ -1,0 +1,340 @@
+"""``FirstLevelModel``: nilearn's interface over refglm's open per-voxel fit.
+
+Tutorial code ports by changing one import::
+
+    from refglm import FirstLevelModel
+    fmri_glm = FirstLevelModel(t_r=7, noise_model='ar1', standardize=False,
+                               hrf_model='spm', drift_model='cosine', high_pass=.01)
+    fmri_glm = fmri_glm.fit(subject_data.func, events)
+    z_map = fmri_glm.compute_contrast('active - rest', output_type='z_score')
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from refglm import io
+from refglm.contrasts import ContrastResult, as_contrast_matrix, compute_contrast, is_estimable
+from refglm.conventions import get_convention
+from refglm.design import make_first_level_design_matrix
+from refglm.exceptions import InputError, NotEstimableError
+from refglm.fit import NOISE_MODELS, GLMFit, run_glm
+from refglm.masking import compute_epi_mask, mean_epi
+
+__all__ = ["FirstLevelModel", "mean_scaling", "OUTPUT_TYPES", "ENGINES"]
+
+OUTPUT_TYPES = ("z_score", "stat", "p_value", "effect_size", "effect_variance")
+ENGINES = ("statsmodels",)
+
+
+def mean_scaling(Y: np.ndarray, axis=0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Percent signal change around the mean, in the data's own dtype.
+
+    .. math:: Y \leftarrow 100\,\left(\frac{Y}{\max(\bar Y, 1)} - 1\right)
+
+    # nistats first_level_model.py mean_scaling; with float32 Y every step
+    # stays float32, which is what the tutorial's numbers depend on.
+    """
+    mean = Y.mean(axis=axis)
+    if (mean == 0).any():
+        warnings.warn(
+            "signal_scaling: mean values of 0 observed (centred data?); scaling divides by "
+            "max(mean, 1) there, as nistats did.",
+            stacklevel=2,
+        )
+    mean = np.maximum(mean, 1)
+    return 100 * (Y / mean - 1), mean
+
+
+class FirstLevelModel:
+    """First-level GLM of one fMRI run, fitted voxel by voxel with statsmodels.
+
+    Parameters follow nistats/nilearn's ``FirstLevelModel``; defaults are
+    nistats 0.0.1rc0's.
+
+    Parameters
+    ----------
+    t_r : float
+        Repetition time in seconds.
+    slice_time_ref : float
+        Fraction of ``t_r`` at which frame times are referenced (0 in nistats).
+    hrf_model : str or None
+        'spm', 'spm + derivative', 'spm + derivative + dispersion', 'glover',
+        'glover + derivative', 'glover + derivative + dispersion', 'fir' or None.
+    drift_model : {'cosine', 'polynomial', None}
+    high_pass : float
+        Cut-off frequency in Hz of the cosine drifts.
+    drift_order : int
+        Order of the polynomial drifts.
+    fir_delays : list of int
+        Delays of the FIR model, in scans.
+    min_onset : float
+        Earliest onset (s) relative to scan 0 that the design can represent.
+    mask_img : path, nibabel image or None
+        Brain mask; None computes the EPI mask from the run's mean.
+    standardize : bool
+        Z-score each voxel's time series before scaling (nilearn masker option).
+    signal_scaling : {0, 1, (0, 1), False}
+        Axis of the mean scaling (0: per voxel over time, nistats default).
+    noise_model : {'ar1', 'ols'}
+    n_jobs : int
+        joblib workers of the statsmodels engine.
+    convention : str
+        A name of ``refglm.conventions.CONVENTIONS``.
+    engine : {'statsmodels'}
+        The per-voxel statsmodels loop is the reference.
+    chunk_size : int
+        Voxels per joblib task.
+    backend : str or None
+        joblib backend.
+    progress : callable or None
+        Called with a count of voxels done (the CLI passes a tqdm bar).
+    """
+
+    def __init__(
+        self,
+        t_r=None,
+        slice_time_ref=0.0,
+        hrf_model="glover",
+        drift_model="cosine",
+        high_pass=0.01,
+        drift_order=1,
+        fir_delays=(0,),
+        min_onset=-24,
+        mask_img=None,
+        standardize=False,
+        signal_scaling=0,
+        noise_model="ar1",
+        n_jobs=1,
+        convention="nistats",
+        engine="statsmodels",
+        chunk_size=2048,
+        backend=None,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.t_r = t_r
+        self.slice_time_ref = slice_time_ref
+        self.hrf_model = hrf_model
+        self.drift_model = drift_model
+        self.high_pass = high_pass
+        self.drift_order = drift_order
+        self.fir_delays = fir_delays
+        self.min_onset = min_onset
+        self.mask_img = mask_img
+        self.standardize = standardize
+        self.signal_scaling = signal_scaling
+        self.noise_model = noise_model
+        self.n_jobs = n_jobs
+        self.convention = convention
+        self.engine = engine
+        self.chunk_size = chunk_size
+        self.backend = backend
+        self.progress = progress
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        conv = get_convention(self.convention)
+        t_r = self.t_r
+        if isinstance(t_r, bool) or not isinstance(t_r, int | float | np.number):
+            raise InputError(
+                f"t_r: expected a repetition time in seconds (a number > 0), found {t_r!r}; "
+                "pass e.g. t_r=7 (read it from the BIDS RepetitionTime)."
+            )
+        if not np.isfinite(t_r) or t_r <= 0:
+            raise InputError(f"t_r: expected a number > 0 seconds, found {t_r!r}; pass e.g. t_r=7.")
+        if self.noise_model not in NOISE_MODELS:
+            raise InputError(
+                f"noise_model: expected one of {NOISE_MODELS}, found {self.noise_model!r}; "
+                "use 'ar1' (the tutorial's) or 'ols'."
+            )
+        if self.engine not in ENGINES:
+            raise InputError(
+                f"engine: expected one of {ENGINES}, found {self.engine!r}; "
+                "use 'statsmodels', the reference engine."
+            )
+        return conv
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, run_imgs, events=None, design_matrices=None):
+        """Fit the GLM to one run.
+
+        Parameters
+        ----------
+        run_imgs : path, nibabel image, or list of 3-D paths/images
+            One run: a 4-D image, or its 3-D volumes in order.
+        events : pandas.DataFrame or path to a TSV
+            BIDS events (``onset``, ``duration``, optional ``trial_type`` and
+            ``modulation``).
+        design_matrices : pandas.DataFrame, optional
+            A design to use instead of building one from ``events``.
+
+        Returns
+        -------
+        self
+        """
+        conv = self._check_params()
+        data, affine = io.load_run(run_imgs, dtype=np.dtype(conv.input_dtype))
+        n_scans = data.shape[3]
+        if design_matrices is None:
+            if events is None:
+                raise InputError(
+                    "events: expected a DataFrame or a TSV path, found None; pass the run's "
+                    "events.tsv (or design_matrices=)."
+                )
+            if isinstance(events, str) or hasattr(events, "__fspath__"):
+                events = io.read_events(events)
+            start = self.slice_time_ref * self.t_r
+            end = (n_scans - 1 + self.slice_time_ref) * self.t_r
+            # nistats first_level_model.py fit: np.linspace(start_time, end_time, n_scans)
+            frame_times = np.linspace(start, end, n_scans)
+            design = make_first_level_design_matrix(
+                frame_times,
+                events,
+                hrf_model=self.hrf_model,
+                drift_model=self.drift_model,
+                high_pass=self.high_pass,
+                drift_order=self.drift_order,
+                fir_delays=list(self.fir_delays),
+                min_onset=self.min_onset,
+                convention=conv.hrf_formula,
+            )
+        else:
+            design = design_matrices[0] if isinstance(design_matrices, list) else design_matrices
+            if not isinstance(design, pd.DataFrame) or design.shape[0] != n_scans:
+                raise InputError(
+                    f"design_matrices: expected a DataFrame with {n_scans} rows (one per scan), "
+                    f"found {getattr(design, 'shape', type(design).__name__)}."
+                )
+        X = design.to_numpy(dtype=np.float64)
+        if X.shape[1] >= n_scans:
+            raise InputError(
+                f"run: expected more scans than design columns, found {n_scans} scans for "
+                f"{X.shape[1]} columns; use a longer run or fewer regressors (raise high_pass?)."
+            )
+        rank = np.linalg.matrix_rank(X)
+        if rank < X.shape[1]:
+            warnings.warn(
+                f"design: rank {rank} < {X.shape[1]} columns; the design is rank-deficient, "
+                "only estimable contrasts can be computed.",
+                stacklevel=2,
+            )
+
+        mean = mean_epi(data)
+        self.mean_img_data_ = mean.astype(np.float64)
+        if self.mask_img is None:
+            mask = compute_epi_mask(mean)
+        else:
+            mask_data, mask_affine = io.image_data(self.mask_img)
+            if mask_data.shape != data.shape[:3] or not np.allclose(mask_affine, affine):
+                raise InputError(
+                    f"mask_img: expected a mask on the run's grid {data.shape[:3]}, found shape "
+                    f"{mask_data.shape}; resample the mask to the functional images."
+                )
+            mask = mask_data > 0
+        finite = np.isfinite(data).all(axis=3)
+        n_bad = int((mask & ~finite).sum())
+        if n_bad:
+            warnings.warn(
+                f"run: {n_bad} voxels have NaN or Inf values; they are excluded from the mask.",
+                stacklevel=2,
+            )
+            mask = mask & finite
+        if not mask.any():
+            raise InputError(
+                "mask: expected brain voxels, found an empty mask; check the images "
+                "(constant or all-zero data?) or pass mask_img."
+            )
+
+        # nilearn masker: series = data[mask].T, shape (n_scans, n_voxels)
+        Y = data[mask].T
+        del data
+        if self.standardize:
+            std = Y.std(axis=0)
+            std[std < np.finfo(np.float64).eps] = 1.0
+            Y = (Y - Y.mean(axis=0)) / std
+        if self.signal_scaling is not False and self.signal_scaling is not None:
+            Y, _ = mean_scaling(Y, self.signal_scaling)
+
+        self.fit_ = run_glm(
+            Y,
+            X,
+            noise_model=self.noise_model,
+            ar_estimator=conv.ar_estimator,
+            ar_binning=conv.ar_binning,
+            ar_bins=conv.ar_bins,
+            whiten_scan0=conv.whiten_scan0,
+            ar_fit=conv.ar_fit,
+            n_jobs=self.n_jobs,
+            chunk_size=self.chunk_size,
+            backend=self.backend,
+            progress=self.progress,
+        )
+        self.convention_ = conv
+        self.design_matrices_ = [design]
+        self.mask_ = mask
+        self.affine_ = affine
+        self.mask_img_ = io.to_image(mask.astype(np.int8), affine)
+        self.n_scans_ = n_scans
+        return self
+
+    # ----------------------------------------------------------- contrasts
+    def _check_fitted(self):
+        if not hasattr(self, "fit_"):
+            raise InputError("FirstLevelModel: not fitted yet; call .fit(run_imgs, events) first.")
+
+    def contrast_result(self, contrast_def, stat_type=None) -> ContrastResult:
+        """All maps of a contrast as arrays over the mask (a ``ContrastResult``)."""
+        self._check_fitted()
+        design = self.design_matrices_[0]
+        C = as_contrast_matrix(contrast_def, design.columns)
+        if not is_estimable(C, design.to_numpy(dtype=np.float64)):
+            raise NotEstimableError(
+                f"contrast {contrast_def!r}: not estimable with this rank-deficient design "
+                "(it is not in the row space of X); drop or merge collinear columns."
+            )
+        conv = self.convention_
+        return compute_contrast(self.fit_, C, stat_type=stat_type, z_method=conv.z_method)
+
+    def to_volume(self, values: np.ndarray) -> np.ndarray:
+        """Put per-voxel values back on the 3-D grid (0 outside the mask)."""
+        vol = np.zeros(self.mask_.shape, dtype=np.float64)
+        vol[self.mask_] = values
+        return vol
+
+    def compute_contrast(self, contrast_def, stat_type=None, output_type="z_score"):
+        """A contrast map as a ``nibabel.Nifti1Image``.
+
+        Parameters
+        ----------
+        contrast_def : str, array of shape (n_columns,) or (q, n_columns)
+            An expression over the design's columns (``"active - rest"``), a
+            vector, or a matrix (an F test).
+        stat_type : {'t', 'F'} or None
+            None: 't' for one row, 'F' for several.
+        output_type : {'z_score', 'stat', 'p_value', 'effect_size', 'effect_variance'}
+
+        Returns
+        -------
+        nibabel.Nifti1Image
+        """
+        if output_type not in OUTPUT_TYPES:
+            raise InputError(f"output_type: expected one of {OUTPUT_TYPES}, found {output_type!r}.")
+        result = self.contrast_result(contrast_def, stat_type)
+        values = result.output(output_type)
+        if values.ndim > 1:
+            raise InputError(
+                f"output_type {output_type!r}: a {result.effect.shape[0]}-row F contrast has "
+                "no single effect map; request 'z_score', 'stat' or 'p_value'."
+            )
+        return io.to_image(
+            self.to_volume(values), self.affine_, f"{output_type} of contrast {contrast_def}"
+        )
+
+    @property
+    def glm_fit_(self) -> GLMFit:
+        self._check_fitted()
+        return self.fit_
