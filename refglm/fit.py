@@ -216,7 +216,7 @@ def run_glm(
         Y_v = X\beta_v + \varepsilon_v, \quad
         \varepsilon_{t} = \rho_v \varepsilon_{t-1} + \eta_t,\quad
         \hat\beta_v = (\tilde X^T \tilde X)^{+} \tilde X^T \tilde Y_v,\quad
-        \hat\sigma^2_v = \frac{\lVert \tilde Y_v - \tilde X \hat\beta_v \rVert^2}{n - \mathrm{rank}(X)}
+        \hat\sigma^2_v = \lVert \tilde Y_v - \tilde X \hat\beta_v \rVert^2 / (n - \mathrm{rank}(X))
 
     with :math:`\tilde{\cdot}` the AR(1) whitening of ``noise.ar1_whiten``.
     # nistats first_level_model.py run_glm (OLS pass, rho, ARModel per bin)

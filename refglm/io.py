@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 
 from refglm.exceptions import InputError
 
@@ -203,7 +204,6 @@ def read_events(path) -> pd.DataFrame:
     Raises InputError naming the file when it is missing, empty, or not a
     tab-separated table.
     """
-    import pandas as pd
 
     path = Path(path)
     if not path.is_file():
