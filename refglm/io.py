@@ -6,7 +6,9 @@ turns files (or nibabel images) into those arrays, and back.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +28,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "read_events",
+    "staged_output_dir",
+    "write_nifti_pair",
 ]
 
 
@@ -42,7 +46,7 @@ def _load(img):
                 "Check the path, or fetch the data with `refglm fetch spm-auditory`."
             )
         try:
-            loaded = nib.load(str(path))
+            loaded = nib.load(str(path), mmap=False)
             # Touch the header shape so that non-images fail here, not later.
             _ = loaded.shape
         except Exception as exc:  # nibabel raises several unrelated types
@@ -157,6 +161,17 @@ def image_data(img) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(loaded.dataobj, dtype=np.float64), np.asarray(loaded.affine)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_nifti_pair(data: np.ndarray, affine: np.ndarray, img_path) -> None:
+    """Write ``data`` as a NIfTI-1 pair (``.hdr`` + ``.img``), as the nistats fetcher did."""
+    nib.save(nib.Nifti1Pair(np.asarray(data), np.asarray(affine)), str(img_path))
+
+
 def atomic_write_bytes(path, payload: bytes) -> Path:
     """Write ``payload`` to a temporary file beside ``path``, then rename it.
 
@@ -166,6 +181,7 @@ def atomic_write_bytes(path, payload: bytes) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
@@ -231,3 +247,42 @@ def read_events(path) -> pd.DataFrame:
             f"{path}: expected tab-separated columns, found commas; BIDS events files use tabs."
         )
     return events
+
+
+@contextlib.contextmanager
+def staged_output_dir(out_dir):
+    """Stage a run's outputs in a hidden sibling folder; move them in on success.
+
+    A run that fails or is interrupted leaves ``out_dir`` exactly as it was:
+    nothing is moved unless the block finishes, and each move is an atomic
+    ``os.replace`` within one filesystem.
+
+    Raises InputError when ``out_dir`` is an existing file or cannot be
+    written.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            f"--out {out}: expected a folder, found an existing file; choose another path."
+        )
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=parent))
+    except OSError as exc:
+        raise InputError(
+            f"--out {out}: cannot write there ({exc.strerror}); choose a writable folder."
+        ) from None
+    try:
+        yield stage
+        out.mkdir(exist_ok=True)
+        if not os.access(out, os.W_OK):
+            raise InputError(f"--out {out}: folder is not writable; choose a writable folder.")
+        for src in sorted(stage.rglob("*")):
+            dest = out / src.relative_to(stage)
+            if src.is_dir():
+                dest.mkdir(exist_ok=True)
+            else:
+                os.replace(src, dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
