@@ -23,7 +23,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from refglm import datasets
+from refglm import datasets, io
 from refglm.datasets import (
     Bunch,
     fetch_spm_auditory,
@@ -482,7 +482,7 @@ def test_interrupted_normalisation(served, tmp_path, monkeypatch):
     """Killed half-way through writing volumes: no folder is left that a later call trusts."""
     cache = tmp_path / "cache"
     written = []
-    real_writer = datasets._write_nifti_pair
+    real_writer = io.write_nifti_pair
 
     def writer(data, affine, path):
         if len(written) == 40:
@@ -490,7 +490,7 @@ def test_interrupted_normalisation(served, tmp_path, monkeypatch):
         written.append(path)
         real_writer(data, affine, path)
 
-    monkeypatch.setattr(datasets, "_write_nifti_pair", writer)
+    monkeypatch.setattr(io, "write_nifti_pair", writer)
     with pytest.raises(KeyboardInterrupt):
         fetch_spm_auditory(url=f"{served}/good/MoAEpilot.zip", cache_dir=cache)
     assert len(written) == 40
