@@ -52,20 +52,17 @@ def spm_auditory():
 
 
 @pytest.fixture(scope="session")
-def tutorial_model(spm_auditory):
-    """The tutorial's FirstLevelModel, fitted once per session with the statsmodels engine."""
-    from refglm.model import FirstLevelModel
+def tutorial_results():
+    """The whole seed tutorial, run once per session with the statsmodels engine."""
+    from refglm.pipeline import run_tutorial
 
-    model = FirstLevelModel(
-        t_r=7,
-        noise_model="ar1",
-        standardize=False,
-        hrf_model="spm",
-        drift_model="cosine",
-        high_pass=0.01,
-        n_jobs=2,
-    )
-    return model.fit(spm_auditory.func, spm_auditory.events)
+    return run_tutorial(data_dir=spm_auditory_dir(), n_jobs=2)
+
+
+@pytest.fixture(scope="session")
+def tutorial_model(tutorial_results):
+    """The tutorial's fitted FirstLevelModel (statsmodels engine, nistats convention)."""
+    return tutorial_results.model
 
 
 @pytest.fixture
