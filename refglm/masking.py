@@ -65,6 +65,12 @@ def epi_threshold(mean_img: np.ndarray, lower_cutoff: float = 0.2, upper_cutoff:
     lower = int(np.floor(lower_cutoff * n))
     upper = min(int(np.floor(upper_cutoff * n)), n - 1)
     delta = sorted_input[lower + 1 : upper + 1] - sorted_input[lower:upper]
+    if delta.size == 0 or not delta.max() > 0:
+        raise InputError(
+            "mask: the mean EPI is constant between its 20th and 85th percentiles (all-zero "
+            "or constant data?), so no brain/background gap exists and the EPI mask is empty; "
+            "check the functional images, or pass mask_img."
+        )
     ia = delta.argmax()
     return 0.5 * (sorted_input[ia + lower] + sorted_input[ia + lower + 1])
 
