@@ -33,5 +33,9 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,peers,dask]'
+	$(BIN)/python benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis

@@ -28,7 +28,7 @@ from refglm.masking import compute_epi_mask, mean_epi
 __all__ = ["FirstLevelModel", "mean_scaling", "OUTPUT_TYPES", "ENGINES"]
 
 OUTPUT_TYPES = ("z_score", "stat", "p_value", "effect_size", "effect_variance")
-ENGINES = ("statsmodels",)
+ENGINES = ("statsmodels", "vectorized")
 
 
 def mean_scaling(Y: np.ndarray, axis=0) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +85,10 @@ class FirstLevelModel:
         joblib workers of the statsmodels engine.
     convention : str
         A name of ``refglm.conventions.CONVENTIONS``.
-    engine : {'statsmodels'}
-        The per-voxel statsmodels loop is the reference.
+    engine : {'statsmodels', 'vectorized'}
+        The per-voxel statsmodels loop (``fit.run_glm``) is the reference;
+        ``'vectorized'`` (``fit_vectorized.run_glm_vectorized``) is the same
+        mathematics in batched numpy, tested equal to it.
     chunk_size : int
         Voxels per joblib task.
     backend : str or None
@@ -154,7 +156,7 @@ class FirstLevelModel:
         if self.engine not in ENGINES:
             raise InputError(
                 f"engine: expected one of {ENGINES}, found {self.engine!r}; "
-                "use 'statsmodels', the reference engine."
+                "use 'statsmodels' (the reference) or 'vectorized'."
             )
         return conv
 
@@ -259,7 +261,11 @@ class FirstLevelModel:
         if self.signal_scaling is not False and self.signal_scaling is not None:
             Y, _ = mean_scaling(Y, self.signal_scaling)
 
-        self.fit_ = run_glm(
+        if self.engine == "vectorized":
+            from refglm.fit_vectorized import run_glm_vectorized as engine_run_glm
+        else:
+            engine_run_glm = run_glm
+        self.fit_ = engine_run_glm(
             Y,
             X,
             noise_model=self.noise_model,
