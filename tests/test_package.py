@@ -12,7 +12,13 @@ from refglm.exceptions import InputError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "refglm"
 NUMERICS = [
+    "_checks",
+    "hrf_shapes",
+    "hrf_derivatives",
     "hrf",
+    "regressors",
+    "drifts",
+    "events",
     "design",
     "masking",
     "noise",
