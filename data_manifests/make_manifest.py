@@ -18,7 +18,6 @@ differs from what would be generated.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from refglm import datasets
+from refglm._data_layout import _required_files
+from refglm._verify import _file_sha256
 from refglm.io import atomic_write_text, read_volume
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,11 +46,6 @@ CONTENT_HASH_DEFINITION = (
     "of rows) is stored beside it and compared with an absolute tolerance of "
     "'affine_atol'. Implemented by refglm.datasets.volume_content_hash."
 )
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _read_sha256sums(data_dir: Path) -> dict[str, str]:
@@ -71,7 +67,7 @@ def build_manifest(data_dir: Path) -> dict:
     """Hash every file of ``data_dir`` and every functional volume's content."""
     listed = _read_sha256sums(data_dir)
     found = {
-        path.relative_to(data_dir).as_posix(): _sha256(path)
+        path.relative_to(data_dir).as_posix(): _file_sha256(path)
         for path in sorted(data_dir.rglob("*"))
         if path.is_file() and path.name != "SHA256SUMS"
     }
@@ -84,12 +80,7 @@ def build_manifest(data_dir: Path) -> dict:
         raise SystemExit(
             f"{data_dir}: the files disagree with SHA256SUMS:\n  " + "\n  ".join(problems)
         )
-    required = [
-        f"{datasets.FUNC_SUBDIR}/{stem}.{ext}"
-        for stem in datasets.FUNC_STEMS
-        for ext in ("hdr", "img")
-    ] + [f"{datasets.FUNC_SUBDIR}/{datasets.EVENTS_NAME}"]
-    missing = [name for name in required if name not in found]
+    missing = [name for name in _required_files() if name not in found]
     if missing:
         raise SystemExit(f"{data_dir}: missing {missing}")
     events = (data_dir / datasets.FUNC_SUBDIR / datasets.EVENTS_NAME).read_bytes()

@@ -18,14 +18,13 @@ where a later convention (nilearn 0.14.1,
 Four decisions go beyond the nistats source and are stated where they are
 made: ties between equal peak values are broken in label order (a stable
 sort), a cluster with no strict local maximum (a constant map) is reported at
-its centre of mass, and non-finite input and negative cluster-forming
+its centre of mass (both in :mod:`refglm.peaks`, which finds the local maxima
+of each cluster), and non-finite input and negative cluster-forming
 thresholds are refused.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from string import ascii_lowercase
 
@@ -33,7 +32,9 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from refglm._map_checks import _check_affine, _check_bool, _check_real, _check_stat
 from refglm.exceptions import InputError
+from refglm.peaks import _local_max, local_maxima
 
 __all__ = [
     "CLUSTER_TABLE_COLUMNS",
@@ -57,7 +58,7 @@ _MAX_ROWS_PER_CLUSTER = 4
 
 
 # ---------------------------------------------------------------------------
-# Argument checks
+# Connectivity and labelling (shared with refglm.thresholds)
 # ---------------------------------------------------------------------------
 
 
@@ -69,63 +70,6 @@ def _check_connectivity(connectivity) -> int:
             "nistats/nilearn face connectivity."
         )
     return int(connectivity)
-
-
-def _check_real(name: str, value, *, allow_none: bool = False, minimum=None):
-    """Return ``value`` as a float, or raise InputError naming ``name``."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(
-            f"{name}: expected a real number, found {type(value).__name__} {value!r}; pass a float."
-        )
-    value = float(value)
-    if math.isnan(value):
-        raise InputError(f"{name}: expected a real number, found nan; pass a finite float.")
-    if minimum is not None and value < minimum:
-        raise InputError(
-            f"{name}: expected a number >= {minimum}, found {value!r}; pass {minimum} or more."
-        )
-    return value
-
-
-def _check_stat(stat, name: str = "stat") -> np.ndarray:
-    """Return a float64 copy of a 3-D, finite statistical map."""
-    arr = np.asarray(stat)
-    if arr.ndim != 3:
-        raise InputError(
-            f"{name}: expected a 3-D array (one statistical volume), found an array of "
-            f"shape {arr.shape}; pass a single volume, e.g. stat[..., 0] for a 4-D map."
-        )
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
-        raise InputError(
-            f"{name}: expected a real numeric array, found dtype {arr.dtype}; pass a float array."
-        )
-    # An explicit copy: nothing below may write into the caller's array.
-    out = np.array(arr, dtype=np.float64, copy=True)
-    n_bad = int(np.count_nonzero(~np.isfinite(out)))
-    if n_bad:
-        raise InputError(
-            f"{name}: expected finite values, found {n_bad} NaN or infinite voxel(s); "
-            "set them to 0 first, e.g. np.nan_to_num(stat, nan=0.0, posinf=0.0, "
-            "neginf=0.0) (what nilearn does implicitly)."
-        )
-    return out
-
-
-def _check_affine(affine) -> np.ndarray:
-    aff = np.asarray(affine, dtype=np.float64)
-    if aff.shape != (4, 4) or not np.all(np.isfinite(aff)):
-        raise InputError(
-            f"affine: expected a finite 4x4 voxel-to-world matrix, found shape "
-            f"{aff.shape}; pass the image's affine (e.g. img.affine)."
-        )
-    return aff
-
-
-# ---------------------------------------------------------------------------
-# Connectivity and labelling (shared with refglm.thresholds)
-# ---------------------------------------------------------------------------
 
 
 def connectivity_structure(connectivity: int = 6) -> np.ndarray:
@@ -187,6 +131,23 @@ def cluster_labels(mask, connectivity: int = 6) -> tuple[np.ndarray, int]:
     return labels, int(n_clusters)
 
 
+def _small_clusters(labels, n_labels: int, min_size, within=None) -> np.ndarray:
+    """Voxels of the clusters of ``labels`` with fewer than ``min_size`` voxels.
+
+    Cluster sizes count the voxels inside ``within`` (a boolean mask; None
+    counts them all), and the returned voxels are limited to ``within``.
+    Label 0 (background) is never small.
+    """
+    # nistats _get_clusters_table.py lines 142-146, thresholding.py lines 275-280, and
+    # nilearn 0.14.1 _apply_cluster_size_threshold: size < cluster_threshold is removed.
+    sizes = np.bincount(
+        labels.ravel() if within is None else labels[within], minlength=n_labels + 1
+    )
+    small = sizes < min_size
+    small[0] = False
+    return small[labels] if within is None else small[labels] & within
+
+
 def voxel_volume(affine) -> float:
     """Volume of one voxel in mm3, as nistats computed it from a NIfTI header.
 
@@ -218,59 +179,8 @@ def voxel_volume(affine) -> float:
 
 
 # ---------------------------------------------------------------------------
-# Local maxima (nistats _local_max)
+# Cluster table (nistats get_clusters_table)
 # ---------------------------------------------------------------------------
-
-
-def _center_of_mass(data, labeled, index, offset) -> np.ndarray:
-    # scipy.ndimage.center_of_mass, written out so that ``data`` may be a crop of a
-    # larger array starting at voxel ``offset``: for each label,
-    #   com_d = sum(data * i_d) / sum(data)   with i_d the index in the *full* array.
-    # Same operations, same order (np.bincount over the C-order ravel) as scipy's
-    # sum_labels on the full array, hence bit-identical centres.
-    normalizer = ndimage.sum_labels(data, labeled, index)
-    grids = np.ogrid[tuple(slice(o, o + n) for o, n in zip(offset, data.shape, strict=True))]
-    results = [
-        ndimage.sum_labels(data * grids[d].astype(float), labeled, index) / normalizer
-        for d in range(data.ndim)
-    ]
-    return np.array(results).T
-
-
-def _identify_subpeaks(data: np.ndarray, offset=(0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
-    # nistats _get_clusters_table.py lines 48-62, _identify_subpeaks:
-    #   maxima = (data == maximum_filter(data, 3)) & (maximum_filter - minimum_filter > 0)
-    #   plateaus = ndimage.label(maxima)            (default, 6-connected)
-    #   ijk = round(center_of_mass(data, plateaus)) (numpy round: half to even)
-    #   vals = data[ijk]                            (may lie off the plateau)
-    # ``offset``: index in the full array of data[0, 0, 0] when data is a crop;
-    # the returned ijk are full-array indices.
-    data_max = ndimage.maximum_filter(data, 3)
-    maxima = data == data_max
-    data_min = ndimage.minimum_filter(data, 3)
-    diff = (data_max - data_min) > 0
-    maxima[~diff] = False
-
-    labeled, n_subpeaks = ndimage.label(maxima)
-    if n_subpeaks == 0:
-        # Not in nistats, which fails here (np.apply_along_axis on an empty array).
-        # With finite data this happens only when data is constant over the whole
-        # array: otherwise a voxel attaining the global maximum has a lower
-        # neighbour and is a strict local maximum. nistats' docstring promises the
-        # centre of mass for such a "binary cluster": treat the array as one plateau.
-        labeled = np.ones(data.shape, dtype=np.int32)
-        n_subpeaks = 1
-    labels_index = range(1, n_subpeaks + 1)
-    ijk = _center_of_mass(data, labeled, labels_index, offset)
-    ijk = np.round(ijk).astype(int)
-    local = ijk - np.asarray(offset, dtype=int)
-    vals = data[local[:, 0], local[:, 1], local[:, 2]]
-    return ijk, vals
-
-
-def _voxel_to_world_nibabel(affine: np.ndarray, ijk: np.ndarray) -> np.ndarray:
-    # nibabel.affines.apply_affine: pts @ rzs.T + trans (the order nistats line 70 used).
-    return np.dot(ijk, affine[:3, :3].T) + affine[:3, 3][None, :]
 
 
 def _voxel_to_world_nilearn(affine: np.ndarray, ijk: np.ndarray) -> np.ndarray:
@@ -279,88 +189,6 @@ def _voxel_to_world_nilearn(affine: np.ndarray, ijk: np.ndarray) -> np.ndarray:
     coords = np.c_[ijk[:, 0], ijk[:, 1], ijk[:, 2], np.ones_like(ijk[:, 2])].T
     x, y, z, _ = np.dot(affine, coords)
     return np.array([x, y, z]).T
-
-
-def _sort_subpeaks(ijk, vals, affine):
-    # nistats lines 65-71: order = (-vals).argsort(); xyz = apply_affine(affine, ijk).
-    # A stable sort: nistats' default quicksort leaves ties to the numpy build; here
-    # equal values keep their label order, which is what numpy 1.x's introsort gave
-    # short arrays (insertion sort below SMALL_QUICKSORT = 16 elements).
-    order = np.argsort(-vals, kind="stable")
-    vals = vals[order]
-    ijk = ijk[order, :]
-    xyz = _voxel_to_world_nibabel(affine, ijk)
-    return xyz, ijk, vals
-
-
-def _pare_subpeaks(xyz, ijk, vals, min_distance):
-    # nistats lines 74-84, _pare_subpeaks, is the double loop
-    #   for i: if keep[i]: for j > i: keep[j] = ||xyz_i - xyz_j|| > min_distance
-    # keep[i] is final when row i is reached, and keep[j] is overwritten (not
-    # and-ed) by every kept i < j, the last write winning. So the loop keeps peak
-    # j exactly when it is farther than min_distance from the last kept peak
-    # before it: the single pass below, with the same norm on the same pair.
-    keep_idx = np.ones(xyz.shape[0], dtype=bool)
-    last_kept = 0
-    for j in range(1, xyz.shape[0]):
-        dist = np.linalg.norm(xyz[last_kept, :] - xyz[j, :])
-        keep_idx[j] = dist > min_distance
-        if keep_idx[j]:
-            last_kept = j
-    return ijk[keep_idx, :], vals[keep_idx]
-
-
-def local_maxima(data, affine, min_distance: float = 8.0) -> tuple[np.ndarray, np.ndarray]:
-    """Local maxima of a 3-D array, strongest first, pared by distance in mm.
-
-    1. A voxel is a local maximum when it equals the maximum of its 3x3x3
-       neighbourhood and that neighbourhood is not constant
-       (``max - min > 0``); array edges are mirrored (``mode='reflect'``).
-    2. Face-connected local maxima form one plateau, reported at its
-       value-weighted centre of mass rounded to the nearest voxel (numpy
-       rounding, halves to even), with the value found *at that voxel*.
-    3. Peaks are sorted by value, descending, and pared: walking the sorted
-       list, a peak is kept when its world distance (via ``affine``) to the
-       last kept peak exceeds ``min_distance``; the first is always kept.
-
-    Parameters
-    ----------
-    data : array_like, 3-D, finite
-        Map of one cluster (zero elsewhere). Not modified.
-    affine : array_like, shape (4, 4)
-        Voxel-to-world (mm) matrix.
-    min_distance : float, default 8.0
-        Minimum distance in mm; a later peak at exactly ``min_distance`` is dropped.
-
-    Returns
-    -------
-    ijk : ndarray of int, shape (n_peaks, 3)
-    vals : ndarray of float64, shape (n_peaks,)
-
-    Notes
-    -----
-    Source: nistats 0.0.1rc0 _get_clusters_table.py lines 18-84
-    (``_local_max``, ``_identify_subpeaks``, ``_sort_subpeaks``,
-    ``_pare_subpeaks``). Rule 3 is what nistats' double loop
-    (``for i: if keep[i]: for j > i: keep[j] = dist(i, j) > min_distance``)
-    computes: the last kept peak decides, so a peak near an earlier kept peak
-    but far from the last one is kept, and two reported peaks can be closer
-    than ``min_distance``.
-    Departures: equal values keep label order (stable sort), and an array
-    with no strict local maximum (constant) is reported at its centre, where
-    nistats raises.
-    """
-    arr = _check_stat(data, name="data")
-    aff = _check_affine(affine)
-    min_distance = _check_real("min_distance", min_distance, minimum=0.0)
-    ijk, vals = _identify_subpeaks(arr)
-    xyz, ijk, vals = _sort_subpeaks(ijk, vals, aff)
-    return _pare_subpeaks(xyz, ijk, vals, min_distance)
-
-
-# ---------------------------------------------------------------------------
-# Cluster table (nistats get_clusters_table)
-# ---------------------------------------------------------------------------
 
 
 def _one_sign_rows(
@@ -387,10 +215,7 @@ def _one_sign_rows(
     # lines 140-146: remove clusters of fewer than cluster_threshold voxels
     label_map, n_labels = ndimage.label(binarized, structure)
     if cluster_threshold is not None:
-        sizes = np.bincount(label_map.ravel(), minlength=n_labels + 1)
-        small = sizes < cluster_threshold
-        small[0] = False
-        removed = small[label_map]
+        removed = _small_clusters(label_map, n_labels, cluster_threshold)
         stat_map[removed] = 0
         binarized[removed] = 0
 
@@ -427,9 +252,7 @@ def _one_sign_rows(
         # line 169: truncated to int, as nistats did
         cluster_size_mm = int(sizes[c_val] * voxel_size)
 
-        ijk, vals = _identify_subpeaks(masked_data, offset)
-        xyz, ijk, vals = _sort_subpeaks(ijk, vals, affine)
-        ijk, vals = _pare_subpeaks(xyz, ijk, vals, min_distance)
+        ijk, vals = _local_max(masked_data, affine, min_distance, offset)
         vals = vals * sign
         subpeak_xyz = _voxel_to_world_nilearn(affine, ijk)
 
@@ -535,11 +358,7 @@ def get_clusters_table(
     )
     min_distance = _check_real("min_distance", min_distance, minimum=0.0)
     structure = connectivity_structure(connectivity)
-    if not isinstance(two_sided, bool | np.bool_):
-        raise InputError(
-            f"two_sided: expected True or False, found {type(two_sided).__name__} "
-            f"{two_sided!r}; pass a bool."
-        )
+    two_sided = _check_bool("two_sided", two_sided)
     voxel_size = voxel_volume(aff)
 
     rows: list = []

@@ -1,8 +1,9 @@
-"""Voxel-level thresholds (FPR, Bonferroni, FDR) and the thresholded map.
+"""The thresholded map: a z map cut at a voxel-level threshold, then by cluster size.
 
 Pure numerics: a 3-D statistical map (z scale), an optional boolean mask,
 floats in; arrays and floats out. Nothing here reads files, prints, or
-imports nibabel.
+imports nibabel. The voxel-level thresholds themselves (FPR, Bonferroni,
+FDR) are computed in :mod:`refglm.voxel_thresholds` and re-exported here.
 
 The defaults replicate nistats 0.0.1rc0 ``nistats/thresholding.py``
 (``fdr_threshold`` lines 77-103, ``map_threshold`` lines 175-282) with
@@ -32,10 +33,18 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from scipy.stats import norm
 
-from refglm.clusters import cluster_labels, connectivity_structure
+from refglm._map_checks import _check_alpha, _check_bool
+from refglm.clusters import _small_clusters, cluster_labels, connectivity_structure
 from refglm.exceptions import InputError
+from refglm.voxel_thresholds import (
+    FDR_FORMULAS,
+    _alpha_per_tail,
+    _check_fdr_formula,
+    bonferroni_threshold,
+    fdr_threshold,
+    fpr_threshold,
+)
 
 __all__ = [
     "HEIGHT_CONTROLS",
@@ -51,204 +60,12 @@ __all__ = [
 #: 'all-resolution-inference', which nistats accepted but never applied).
 HEIGHT_CONTROLS = ("fpr", "bonferroni", "fdr", None)
 
-#: Accepted values of ``fdr_formula``.
-FDR_FORMULAS = ("nistats", "bh")
-
 # Default threshold when height_control is None and no threshold is given
 # (nistats thresholding.py line 175 signature: threshold=3.; nilearn 0.14.1 line 502).
 _DEFAULT_Z_THRESHOLD = 3.0
 
-# nistats thresholding.py line 101: the FDR threshold sits 1e-12 below the last discovery.
-_FDR_OFFSET = 1.0e-12
-
 # nilearn masking.compute_background_mask default border_size.
 _BORDER_SIZE = 2
-
-
-# ---------------------------------------------------------------------------
-# Argument checks
-# ---------------------------------------------------------------------------
-
-
-def _check_alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise InputError(
-            f"alpha: expected a probability strictly between 0 and 1, found "
-            f"{type(alpha).__name__} {alpha!r}; pass a float such as 0.05."
-        )
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:
-        raise InputError(
-            f"alpha: expected a probability strictly between 0 and 1, found {alpha!r}; "
-            "pass e.g. 0.001 (fpr) or 0.05 (fdr, bonferroni), not a percentage."
-        )
-    return alpha
-
-
-def _check_bool(name: str, value) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise InputError(
-            f"{name}: expected True or False, found {type(value).__name__} {value!r}; pass a bool."
-        )
-    return bool(value)
-
-
-def _alpha_per_tail(alpha: float, two_sided: bool) -> float:
-    # nistats thresholding.py line 234: alpha_ = alpha / 2 if two_sided else alpha
-    return alpha / 2 if two_sided else alpha
-
-
-# ---------------------------------------------------------------------------
-# The three thresholds
-# ---------------------------------------------------------------------------
-
-
-def fpr_threshold(alpha: float, two_sided: bool = False) -> float:
-    """Uncorrected (false positive rate) z threshold.
-
-    ``t = Phi^{-1}(1 - alpha')`` with ``alpha' = alpha / 2`` if ``two_sided``
-    else ``alpha``, computed as ``scipy.stats.norm.isf(alpha')``.
-
-    Parameters
-    ----------
-    alpha : float, in (0, 1)
-        Voxel-wise false positive rate.
-    two_sided : bool, default False
-        Split ``alpha`` between the two tails.
-
-    Returns
-    -------
-    threshold : float
-
-    Notes
-    -----
-    Source: nistats thresholding.py lines 234 and 238-239,
-    ``threshold = norm.isf(alpha_)``. ``fpr_threshold(0.001)`` is
-    3.090232306167813, the tutorial's "Uncorrected p<0.001 threshold: 3.090".
-    """
-    alpha = _check_alpha(alpha)
-    two_sided = _check_bool("two_sided", two_sided)
-    # nistats thresholding.py line 239: threshold = norm.isf(alpha_)
-    return float(norm.isf(_alpha_per_tail(alpha, two_sided)))
-
-
-def bonferroni_threshold(alpha: float, n_voxels: int, two_sided: bool = False) -> float:
-    """Bonferroni (family-wise error) z threshold over ``n_voxels`` tests.
-
-    ``t = Phi^{-1}(1 - alpha' / n)`` with ``alpha' = alpha / 2`` if
-    ``two_sided`` else ``alpha``, computed as ``norm.isf(alpha' / n)``.
-
-    Parameters
-    ----------
-    alpha : float, in (0, 1)
-        Family-wise error rate.
-    n_voxels : int, >= 1
-        Number of tests: the voxels of the (mask of the) map.
-    two_sided : bool, default False
-        Split ``alpha`` between the two tails.
-
-    Returns
-    -------
-    threshold : float
-
-    Notes
-    -----
-    Source: nistats thresholding.py line 266,
-    ``threshold = norm.isf(alpha_ / n_voxels)``. With ``n_voxels = 62073``,
-    ``bonferroni_threshold(0.05, 62073)`` is 4.796948947822594, the tutorial's
-    "Bonferroni-corrected, p<0.05 threshold: 4.797".
-    """
-    alpha = _check_alpha(alpha)
-    two_sided = _check_bool("two_sided", two_sided)
-    if (
-        isinstance(n_voxels, bool)
-        or not isinstance(n_voxels, numbers.Integral)
-        or int(n_voxels) < 1
-    ):
-        raise InputError(
-            f"n_voxels: expected a positive integer (the number of voxels tested), "
-            f"found {n_voxels!r}; pass e.g. int(mask.sum())."
-        )
-    # nistats thresholding.py line 266: threshold = norm.isf(alpha_ / n_voxels)
-    return float(norm.isf(_alpha_per_tail(alpha, two_sided) / int(n_voxels)))
-
-
-def fdr_threshold(z_vals, alpha: float, formula: str = "nistats") -> float:
-    """Benjamini-Hochberg false discovery rate z threshold.
-
-    With the z values sorted in decreasing order, ``z_(1) >= ... >= z_(n)``,
-    and ``p_(i) = 1 - Phi(z_(i))`` (``norm.sf``), the discoveries are the
-    indices with ``p_(i) < alpha * c_i`` where
-
-    - ``formula='nistats'``: ``c_i = (i - 1/2) / n``, i.e.
-      ``linspace(.5 / n, 1 - .5 / n, n)``;
-    - ``formula='bh'``: ``c_i = i / n``, i.e. ``linspace(1 / n, 1, n)``
-      (the textbook Benjamini-Hochberg constants; nilearn PR #3137, 0.14.1).
-
-    The threshold is ``z_(k) - 1e-12`` for the largest discovery index ``k``,
-    or ``+inf`` when there is none.
-
-    Parameters
-    ----------
-    z_vals : array_like
-        z values of all tested voxels (flattened); NaN not allowed.
-    alpha : float, in (0, 1)
-        False discovery rate.
-    formula : {'nistats', 'bh'}, default 'nistats'
-
-    Returns
-    -------
-    threshold : float
-        ``inf`` when nothing is discovered.
-
-    Notes
-    -----
-    Source: nistats thresholding.py lines 95-103::
-
-        z_vals_ = -np.sort(-z_vals); p_vals = norm.sf(z_vals_)
-        pos = p_vals < alpha * np.linspace(.5 / n, 1 - .5 / n, n)
-        return z_vals_[pos][-1] - 1.e-12 if pos.any() else np.inf
-
-    and, for ``'bh'``, nilearn 0.14.1 glm/thresholding.py lines 135-139
-    (``np.linspace(1 / n_samples, 1, n_samples)``, nilearn PR #3137).
-
-    When it discovers anything, the threshold exceeds
-    ``fpr_threshold(alpha) - 1e-12`` (since ``p_(k) < alpha``). It is at most
-    ``bonferroni_threshold(alpha, n)`` exactly when the last discovery has
-    ``p_(k) >= alpha / n``; a map whose discoveries are all Bonferroni-
-    significant (e.g. a single strong voxel) gets an FDR threshold *above*
-    the Bonferroni one.
-    """
-    alpha = _check_alpha(alpha)
-    if formula not in FDR_FORMULAS:
-        raise InputError(
-            f"formula: expected one of {FDR_FORMULAS}, found {formula!r}; pass 'nistats' "
-            "for nistats 0.0.1rc0 or 'bh' for nilearn 0.14.1."
-        )
-    z = np.ravel(np.asarray(z_vals, dtype=np.float64))
-    if z.size == 0:
-        raise InputError(
-            "z_vals: expected at least one z value, found an empty array; "
-            "check that the mask selects some voxels."
-        )
-    if np.isnan(z).any():
-        raise InputError(
-            f"z_vals: expected no NaN, found {int(np.isnan(z).sum())}; "
-            "drop or zero the NaN voxels (they are outside the brain) first."
-        )
-    z_vals_ = -np.sort(-z)
-    p_vals = norm.sf(z_vals_)
-    n_samples = len(p_vals)
-    if formula == "nistats":
-        # nistats thresholding.py lines 98-99
-        constants = np.linspace(0.5 / n_samples, 1 - 0.5 / n_samples, n_samples)
-    else:
-        # nilearn 0.14.1 glm/thresholding.py line 138
-        constants = np.linspace(1 / n_samples, 1, n_samples)
-    pos = p_vals < alpha * constants
-    if pos.any():
-        return float(z_vals_[pos][-1] - _FDR_OFFSET)
-    return float(np.inf)
 
 
 # ---------------------------------------------------------------------------
@@ -422,11 +239,7 @@ def map_threshold(
     two_sided = _check_bool("two_sided", two_sided)
     keep_equal = _check_bool("keep_equal", keep_equal)
     split_signs = _check_bool("split_signs", split_signs)
-    if fdr_formula not in FDR_FORMULAS:
-        raise InputError(
-            f"fdr_formula: expected one of {FDR_FORMULAS}, found {fdr_formula!r}; pass "
-            "'nistats' for nistats 0.0.1rc0 or 'bh' for nilearn 0.14.1."
-        )
+    fdr_formula = _check_fdr_formula("fdr_formula", fdr_formula)
     connectivity_structure(connectivity)  # InputError unless connectivity is 6, 18 or 26
     if (
         isinstance(cluster_threshold, bool)
@@ -474,11 +287,11 @@ def map_threshold(
 
     # step 3 (nistats lines 238-239, 263-266)
     if height_control == "fpr":
-        threshold = float(norm.isf(alpha_))
+        threshold = fpr_threshold(alpha, two_sided)
     elif height_control == "fdr":
         threshold = fdr_threshold(tested, alpha_, formula=fdr_formula)
     elif height_control == "bonferroni":
-        threshold = float(norm.isf(alpha_ / n_voxels))
+        threshold = bonferroni_threshold(alpha, n_voxels, two_sided)
 
     # step 4 (nistats lines 267-272): stats *= (stats > threshold); stats *= sign
     survives = tested >= threshold if keep_equal else tested > threshold
@@ -488,26 +301,16 @@ def map_threshold(
 
     # step 5: cluster-size filter
     if split_signs:
-        # nilearn 0.14.1 image/image.py lines 1475-1484: per sign, clusters of arr*sign > 0
+        # nilearn 0.14.1 image/image.py lines 1475-1484: per sign, clusters of arr*sign > 0;
+        # if np.sum(label_map == c_val) < cluster_threshold: arr[label_map == c_val] = 0
         for s in np.unique(np.sign(stat_map)):
             labels, n_labels = cluster_labels((stat_map * s) > 0, connectivity)
-            _zero_small_clusters(stat_map, labels, n_labels, cluster_threshold)
+            stat_map[_small_clusters(labels, n_labels, cluster_threshold)] = 0.0
     else:
         # nistats lines 275-280: label(|stat_map| > threshold), sizes counted in the mask
         magnitude = np.abs(stat_map)
         above = magnitude >= threshold if keep_equal else magnitude > threshold
         labels, n_labels = cluster_labels(above, connectivity)
-        sizes = np.bincount(labels[in_mask], minlength=n_labels + 1)
-        small = sizes < cluster_threshold
-        small[0] = False
-        stat_map[small[labels] & in_mask] = 0.0
+        stat_map[_small_clusters(labels, n_labels, cluster_threshold, within=in_mask)] = 0.0
 
     return stat_map, float(threshold)
-
-
-def _zero_small_clusters(stat_map, labels, n_labels, cluster_threshold) -> None:
-    # nilearn: if np.sum(label_map == c_val) < cluster_threshold: arr[label_map == c_val] = 0
-    sizes = np.bincount(labels.ravel(), minlength=n_labels + 1)
-    small = sizes < cluster_threshold
-    small[0] = False
-    stat_map[small[labels]] = 0.0

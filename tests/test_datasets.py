@@ -23,7 +23,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from refglm import datasets, io
+from refglm import _data_layout, datasets, io
 from refglm.datasets import (
     Bunch,
     fetch_spm_auditory,
@@ -53,7 +53,7 @@ def _sha256(path: Path) -> str:
 def real_data_dir() -> Path:
     """The real SPM auditory data; missing data FAIL the test (never skip)."""
     candidate = Path(REAL_DATA_ENV).expanduser() if REAL_DATA_ENV else DEFAULT_REAL_DATA
-    missing = datasets._missing_files(candidate)
+    missing = _data_layout._missing_files(candidate)
     if missing:
         pytest.fail(
             f"SPM auditory data not found in {candidate} ({len(missing)} required files "
@@ -77,7 +77,7 @@ def _isolated_environment(monkeypatch, tmp_path):
 
 def _mirror(real: Path, dest: Path, copies=()) -> Path:
     """A data folder of symlinks to ``real``, except ``copies`` (relative paths), copied."""
-    for rel in datasets._required_files():
+    for rel in _data_layout._required_files():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         if rel in copies:
@@ -422,7 +422,7 @@ def test_download_and_normalise(variant, served, real_data_dir, tmp_path, monkey
     assert Path(bunch.events).read_bytes() == events
     # Normalised exactly as nistats did: byte-identical to the shared copy.
     manifest = load_spm_auditory_manifest()
-    for rel in datasets._required_files():
+    for rel in _data_layout._required_files():
         assert _sha256(root / rel) == manifest["files"][rel], rel
     assert (root / "sub001" / "README.txt").read_bytes() == (
         real_data_dir / "sub001" / "README.txt"

@@ -25,7 +25,10 @@ NUMERICS = [
     "fit",
     "contrasts",
     "thresholds",
+    "voxel_thresholds",
     "clusters",
+    "peaks",
+    "_map_checks",
     "conventions",
 ]
 

@@ -1,0 +1,92 @@
+"""Argument checks shared by the statistical-map numerics.
+
+``voxel_thresholds``, ``thresholds``, ``peaks`` and ``clusters`` validate their
+arguments with these helpers, so that one kind of bad input gives one error
+message wherever it is passed. Every error is an
+:class:`~refglm.exceptions.InputError` naming the argument, what was expected,
+what was found and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from refglm.exceptions import InputError
+
+
+def _check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise InputError(
+            f"{name}: expected True or False, found {type(value).__name__} {value!r}; pass a bool."
+        )
+    return bool(value)
+
+
+def _check_alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise InputError(
+            f"alpha: expected a probability strictly between 0 and 1, found "
+            f"{type(alpha).__name__} {alpha!r}; pass a float such as 0.05."
+        )
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:
+        raise InputError(
+            f"alpha: expected a probability strictly between 0 and 1, found {alpha!r}; "
+            "pass e.g. 0.001 (fpr) or 0.05 (fdr, bonferroni), not a percentage."
+        )
+    return alpha
+
+
+def _check_real(name: str, value, *, allow_none: bool = False, minimum=None):
+    """Return ``value`` as a float, or raise InputError naming ``name``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(
+            f"{name}: expected a real number, found {type(value).__name__} {value!r}; pass a float."
+        )
+    value = float(value)
+    if math.isnan(value):
+        raise InputError(f"{name}: expected a real number, found nan; pass a finite float.")
+    if minimum is not None and value < minimum:
+        raise InputError(
+            f"{name}: expected a number >= {minimum}, found {value!r}; pass {minimum} or more."
+        )
+    return value
+
+
+def _check_stat(stat, name: str = "stat") -> np.ndarray:
+    """Return a float64 copy of a 3-D, finite statistical map."""
+    arr = np.asarray(stat)
+    if arr.ndim != 3:
+        raise InputError(
+            f"{name}: expected a 3-D array (one statistical volume), found an array of "
+            f"shape {arr.shape}; pass a single volume, e.g. stat[..., 0] for a 4-D map."
+        )
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+        raise InputError(
+            f"{name}: expected a real numeric array, found dtype {arr.dtype}; pass a float array."
+        )
+    # An explicit copy: nothing below may write into the caller's array.
+    out = np.array(arr, dtype=np.float64, copy=True)
+    n_bad = int(np.count_nonzero(~np.isfinite(out)))
+    if n_bad:
+        raise InputError(
+            f"{name}: expected finite values, found {n_bad} NaN or infinite voxel(s); "
+            "set them to 0 first, e.g. np.nan_to_num(stat, nan=0.0, posinf=0.0, "
+            "neginf=0.0) (what nilearn does implicitly)."
+        )
+    return out
+
+
+def _check_affine(affine) -> np.ndarray:
+    aff = np.asarray(affine, dtype=np.float64)
+    if aff.shape != (4, 4) or not np.all(np.isfinite(aff)):
+        raise InputError(
+            f"affine: expected a finite 4x4 voxel-to-world matrix, found shape "
+            f"{aff.shape}; pass the image's affine (e.g. img.affine)."
+        )
+    return aff
