@@ -6,6 +6,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# Use the workplace's copy of the SPM auditory data when it is there and no
+# REFGLM_DATA_DIR is set; otherwise refglm looks in its cache, then downloads.
+SHARED_DATA := ../shared/data/spm_auditory
+ifeq ($(origin REFGLM_DATA_DIR), undefined)
+ifneq ($(wildcard $(SHARED_DATA)/sub001),)
+export REFGLM_DATA_DIR := $(SHARED_DATA)
+endif
+endif
+
 .PHONY: tutorial test lint format validate bench clean
 
 $(BIN)/python:
