@@ -23,11 +23,12 @@ voxel by voxel, with no binning.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import statsmodels.api as sm
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 from refglm.exceptions import InputError
 from refglm.noise import ar1_whiten, bin_rho, estimate_rho
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 NOISE_MODELS = ("ar1", "ols")
+AR_FITS = ("fixed", "iterative")
 
 
 class KeepScan0GLSAR(sm.GLSAR):
@@ -133,19 +135,27 @@ def _ols_chunk(Y, X):
     return beta, sigma2, resid
 
 
-def _ar1_chunk(Y, X, rho, scan0):
-    """GLSAR with a fixed rho for every column of ``Y``, one voxel at a time."""
+def _ar1_chunk(Y, X, rho, scan0, keep_cov):
+    """GLSAR with a fixed rho for every column of ``Y``, one voxel at a time.
+
+    With ``keep_cov`` each voxel's ``normalized_cov_params`` is returned too
+    (used when rho is not binned, so every voxel has its own whitened design).
+    """
     model_class = glsar_class(scan0)
     v = Y.shape[1]
-    beta = np.empty((X.shape[1], v))
+    p = X.shape[1]
+    beta = np.empty((p, v))
     sigma2 = np.empty(v)
     df = np.empty(v)
+    cov = np.empty((v, p, p)) if keep_cov else None
     for j in range(v):
         res = model_class(Y[:, j], X, rho=float(rho[j])).fit()
         beta[:, j] = res.params
         sigma2[j] = res.scale
         df[j] = res.df_resid
-    return beta, sigma2, df
+        if keep_cov:
+            cov[j] = res.normalized_cov_params
+    return beta, sigma2, df, cov
 
 
 def _iterative_chunk(Y, X, maxiter):
@@ -181,16 +191,20 @@ def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
             if progress is not None:
                 progress(sl.stop - sl.start)
         return out
-    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")
+    # joblib >= 1.6 selects the Dask backend (and any registered one) through
+    # parallel_config; Parallel(backend="dask") fails there.
+    config = parallel_config(backend=backend) if backend is not None else nullcontext()
     out = []
-    for sl, res in zip(
-        slices,
-        parallel(delayed(func)(*[a(sl) for a in args_of_slice]) for sl in slices),
-        strict=True,
-    ):
-        out.append(res)
-        if progress is not None:
-            progress(sl.stop - sl.start)
+    with config:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        for sl, res in zip(
+            slices,
+            parallel(delayed(func)(*[a(sl) for a in args_of_slice]) for sl in slices),
+            strict=True,
+        ):
+            out.append(res)
+            if progress is not None:
+                progress(sl.stop - sl.start)
     return out
 
 
@@ -267,6 +281,11 @@ def run_glm(
     def x_of(sl):
         return X
 
+    if ar_fit not in AR_FITS:
+        raise InputError(
+            f"ar_fit: expected one of {AR_FITS}, found {ar_fit!r}; 'fixed' whitens with the "
+            "binned OLS-residual rho, 'iterative' runs GLSAR.iterative_fit."
+        )
     if noise_model == "ar1" and ar_fit == "iterative":
         parts = _map_chunks(
             _iterative_chunk, slices, n_jobs, backend, progress, y_of, x_of, lambda sl: ar_maxiter
@@ -300,6 +319,9 @@ def run_glm(
     rho_raw = estimate_rho(resid, ar_estimator)
     del resid
     rho = bin_rho(rho_raw, ar_bins, ar_binning)
+    # Unbinned rho gives every voxel its own whitened design: keep each fit's
+    # covariance instead of refitting one model per distinct rho below.
+    per_voxel_cov = ar_binning == "none"
     parts = _map_chunks(
         _ar1_chunk,
         slices,
@@ -310,10 +332,14 @@ def run_glm(
         x_of,
         lambda sl: rho[sl],
         lambda sl: whiten_scan0,
+        lambda sl: per_voxel_cov,
     )
     beta = np.concatenate([q[0] for q in parts], axis=1)
     sigma2 = np.concatenate([q[1] for q in parts])
     df = np.concatenate([q[2] for q in parts])
+    if per_voxel_cov:
+        cov = np.concatenate([q[3] for q in parts])
+        return GLMFit(beta, sigma2, df, rho_raw, rho, np.arange(v), cov, noise_model)
     values, labels = np.unique(rho, return_inverse=True)
     model_class = glsar_class(whiten_scan0)
     cov = np.empty((len(values), p, p))
