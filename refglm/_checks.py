@@ -17,6 +17,15 @@ import numpy as np
 from refglm.exceptions import InputError
 
 
+def _fmt(value: object) -> str:
+    """A number as a reader would write it: ``2.5``, not ``np.float64(2.5)``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:g}" if np.isfinite(value) else repr(value)
+    return repr(value)
+
+
 def _input_error(field: str, expected: str, found: object, fix: str) -> InputError:
     """Build an InputError naming the field, what was expected, what was found and the fix."""
     return InputError(f"{field}: expected {expected}; found {found}. Fix: {fix}")
@@ -38,13 +47,13 @@ def _is_whole_number(value: object, minimum: int) -> bool:
 
 def _check_positive(value: object, field: str, fix: str) -> float:
     if not _is_real_number(value) or not np.isfinite(value) or value <= 0:
-        raise _input_error(field, "a finite number > 0", repr(value), fix)
+        raise _input_error(field, "a finite number > 0", _fmt(value), fix)
     return float(value)
 
 
 def _check_finite(value: object, field: str, fix: str) -> float:
     if not _is_real_number(value) or not np.isfinite(value):
-        raise _input_error(field, "a finite number", repr(value), fix)
+        raise _input_error(field, "a finite number", _fmt(value), fix)
     return float(value)
 
 
@@ -85,7 +94,7 @@ def _check_durations(durations: np.ndarray, field: str) -> None:
         raise _input_error(
             field,
             "durations >= 0 s",
-            f"minimum duration {durations.min()!r}",
+            f"minimum duration {_fmt(durations.min())} s",
             "fix the negative durations (0 models an impulse)",
         )
 
@@ -128,7 +137,7 @@ def _check_frame_times(frame_times: object) -> np.ndarray:
         raise _input_error(
             "frame_times",
             "times counted from the start of the run (first frame time >= 0)",
-            f"first frame time {values[0]!r}",
+            f"first frame time {_fmt(values[0])}",
             "subtract the run start so that the first scan is at 0 s (plus slice_time_ref * t_r)",
         )
     return values

@@ -31,9 +31,12 @@ __all__ = [
 STAT_TYPES = ("t", "F")
 Z_METHODS = ("isf_clipped", "two_tailed_ppf")
 
-# nistats contrasts.py Contrast: tiny = 1e-50, dofmax = 1e10
+# nistats contrasts.py Contrast: tiny = 1e-50, dofmax = 1e10 (nilearn 0.14.1: the same)
 TINY = 1e-50
 DOFMAX = 1e10
+# nistats utils.py / nilearn glm/_utils.py z_score: np.clip(p, 1e-300, 1 - 1e-16)
+P_CLIP_LOW = 1.0e-300
+P_CLIP_HIGH = 1.0 - 1.0e-16
 
 _BINOPS = {
     ast.Add: operator.add,
@@ -178,27 +181,54 @@ def is_estimable(C: np.ndarray, X: np.ndarray, tol: float = 1e-8) -> bool:
     return bool(np.abs(np.atleast_2d(C) @ P).max() <= tol * scale)
 
 
-def z_from_p(p_value, method: str = "isf_clipped", stat=None, df=None) -> np.ndarray:
-    r"""Convert p-values to z-scores.
+def z_from_p(
+    p_value, method: str = "isf_clipped", stat=None, df=None, one_minus_p=None
+) -> np.ndarray:
+    r"""Convert p-values to z-scores, by the convention's ``z_method``.
 
-    - ``'isf_clipped'``: :math:`z = \Phi^{-1}(1 - \mathrm{clip}(p, 10^{-300}, 1 - 10^{-16}))`
+    With :math:`\mathrm{clip}(x) = \min(\max(x, 10^{-300}), 1 - 10^{-16})`:
+
+    - ``'isf_clipped'``: :math:`z = \Phi^{-1}(1 - \mathrm{clip}(p))` (``norm.isf``);
       # nistats utils.py z_score: norm.isf(np.minimum(np.maximum(p, 1e-300), 1 - 1e-16))
-    - ``'two_tailed_ppf'``: for t statistics, the lower tail uses
-      :math:`z = \Phi^{-1}(F_t(t))` where :math:`t < 0` so that large negative t do
-      not saturate; # nilearn 0.14.1 glm/_utils.py z_score with one_minus_pvalue (PR #2567)
+    - ``'two_tailed_ppf'``: the same where it is :math:`\ge 0`; where it is negative
+      (:math:`p > 1/2`), :math:`z = \Phi^{-1}(\mathrm{clip}(1 - p))` (``norm.ppf``) with
+      :math:`1 - p` computed directly as a CDF, so that the lower tail does not
+      saturate at :math:`\Phi^{-1}(10^{-16}) \approx -8.2`;
+      # nilearn 0.14.1 glm/_utils.py z_score(pvalue, one_minus_pvalue) (PR #2567):
+      # use_cdf = norm.isf(clip(p)) < 0; z[use_cdf] = norm.ppf(clip(one_minus_p))[use_cdf]
+
+    Parameters
+    ----------
+    p_value : array_like
+        Upper-tail p-values (survival function of the statistic).
+    method : {'isf_clipped', 'two_tailed_ppf'}
+    stat, df : array_like, optional
+        A t statistic and its degrees of freedom; used by ``'two_tailed_ppf'`` to
+        compute :math:`1 - p = F_{t,\nu}(t)` when ``one_minus_p`` is not given.
+    one_minus_p : array_like, optional
+        The CDF of the statistic (nilearn ``Contrast.one_minus_pvalue``).
+
+    Returns
+    -------
+    z : ndarray, float64
     """
     p_value = np.asarray(p_value, dtype=np.float64)
+    if method not in Z_METHODS:
+        raise InputError(
+            f"z_method: expected one of {Z_METHODS}, found {method!r}; pick a name from "
+            "refglm.contrasts.Z_METHODS."
+        )
+    z_sf = stats.norm.isf(np.minimum(np.maximum(p_value, P_CLIP_LOW), P_CLIP_HIGH))
     if method == "isf_clipped":
-        return stats.norm.isf(np.minimum(np.maximum(p_value, 1.0e-300), 1.0 - 1.0e-16))
-    if method == "two_tailed_ppf":
-        z = stats.norm.isf(np.clip(p_value, 1.0e-300, 1.0 - 1.0e-16))
-        if stat is not None:
-            stat = np.asarray(stat, dtype=np.float64)
-            cdf = stats.t.cdf(stat, np.minimum(df, DOFMAX))
-            low = stat < 0
-            z = np.where(low, stats.norm.ppf(np.clip(cdf, 1.0e-300, 1.0 - 1.0e-16)), z)
-        return z
-    raise InputError(f"z_method: expected one of {Z_METHODS}, found {method!r}")
+        return z_sf
+    if one_minus_p is None:
+        if stat is None:
+            return z_sf
+        stat = np.asarray(stat, dtype=np.float64)
+        one_minus_p = stats.t.cdf(stat, np.minimum(df, DOFMAX))
+    one_minus_p = np.asarray(one_minus_p, dtype=np.float64)
+    z_cdf = stats.norm.ppf(np.clip(one_minus_p, P_CLIP_LOW, P_CLIP_HIGH))
+    return np.where(z_sf < 0, z_cdf, z_sf)
 
 
 @dataclass
@@ -259,7 +289,8 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
         F_v = \frac{(C\hat\beta_v)^T (C V_v C^T \hat\sigma^2_v)^{-1} (C\hat\beta_v)}{q},\quad
         p_v = 1 - F_{F,q,\nu}(F_v)
 
-    and z from p by :func:`z_from_p`.
+    and z from p by :func:`z_from_p` with the convention's ``z_method``, for t and F
+    alike (nilearn's ``one_minus_pvalue`` is the t or F CDF).
     # nistats contrasts.py compute_contrast + Contrast.stat/p_value/z_score;
     # regression.py Tcontrast/Fcontrast (vcov = C cov C^T * dispersion)
 
@@ -270,7 +301,14 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
         From :func:`as_contrast_matrix`.
     stat_type : {'t', 'F'} or None
         Default 't' for one row, 'F' for more (nistats).
+    z_method : {'isf_clipped', 'two_tailed_ppf'}
+        See :func:`z_from_p`.
     """
+    if z_method not in Z_METHODS:
+        raise InputError(
+            f"z_method: expected one of {Z_METHODS}, found {z_method!r}; pick a name from "
+            "refglm.contrasts.Z_METHODS."
+        )
     C = np.atleast_2d(np.asarray(C, dtype=np.float64))
     q = C.shape[0]
     if stat_type is None:
@@ -288,10 +326,11 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
     if stat_type == "t":
         stat = effect[0] / np.sqrt(np.maximum(variance[0, 0], TINY))
         p_value = stats.t.sf(stat, df)
-        z = z_from_p(p_value, z_method, stat=stat, df=df)
+        one_minus_p = stats.t.cdf(stat, df) if z_method == "two_tailed_ppf" else None
     else:
         inv = np.linalg.inv(np.moveaxis(variance, -1, 0))  # (v, q, q)
         stat = np.einsum("iv,vij,jv->v", effect, inv, effect) / q
         p_value = stats.f.sf(stat, q, df)
-        z = z_from_p(p_value, "isf_clipped")
+        one_minus_p = stats.f.cdf(stat, q, df) if z_method == "two_tailed_ppf" else None
+    z = z_from_p(p_value, z_method, one_minus_p=one_minus_p)
     return ContrastResult(stat_type, C, effect, variance, stat, p_value, z, fit.df_resid)

@@ -3,23 +3,37 @@
 One row per convention, one field per choice. Each choice is implemented once,
 in the module of its GLM step, and selected here by name:
 
-=====================  =====================================  ==========================
-field                  values                                 implemented in
-=====================  =====================================  ==========================
-input_dtype            'float32', 'float64'                   io.load_run
-ar_estimator           'lag1_ratio', 'yule_walker'            noise.estimate_rho
-ar_binning             'truncate', 'round', 'none'            noise.bin_rho
-ar_bins                int                                    noise.bin_rho
-ar_fit                 'fixed', 'iterative'                   fit.run_glm
-whiten_scan0           'keep', 'drop', 'prais_winsten'        noise.ar1_whiten
-df                     'nobs_minus_rank'                      fit.run_glm (statsmodels)
-hrf_formula            'nistats', 'nilearn'                   hrf / design
-z_method               'isf_clipped', 'two_tailed_ppf'        contrasts.z_from_p
-two_sided              False, True (default for thresholds)   thresholds.map_threshold
-fdr_formula            'nistats', 'bh'                        thresholds.fdr_threshold
-cluster_connectivity   6, 18, 26                              clusters / thresholds
-threshold_keep_equal   False, True                            thresholds.map_threshold
-=====================  =====================================  ==========================
+=======================  ================================================  ====================
+field                    values                                            implemented in
+=======================  ================================================  ====================
+input_dtype              'native', 'float32', 'float64'                    model.run_dtype
+mask_mean_dtype          'input', 'float64'                                masking.mean_epi
+scaling_dtype            'input', 'float64'                                model.mean_scaling
+standardize_rule         'without_scaling', 'never'                        model.FirstLevelModel
+ar_estimator             'lag1_ratio', 'yule_walker', 'yule_walker_voxel'  noise.estimate_rho
+ar_binning               'truncate', 'round', 'none'                       noise.bin_rho
+ar_bins                  int                                               noise.bin_rho
+ar_fit                   'fixed', 'iterative'                              fit.run_glm
+whiten_scan0             'keep', 'drop', 'prais_winsten'                   noise.ar1_whiten
+df                       'nobs_minus_rank'                                 fit.run_glm
+hrf_formula              'nistats', 'nilearn' (hrf.HRF_CHOICES)            hrf, design
+z_method                 'isf_clipped', 'two_tailed_ppf'                   contrasts.z_from_p
+two_sided                False, True (thresholds' default)                 thresholds
+fdr_formula              'nistats', 'bh'                                   thresholds
+cluster_connectivity     6, 18, 26                                         clusters, thresholds
+threshold_keep_equal     False, True                                       thresholds
+threshold_split_signs    False, True                                       thresholds
+cluster_table_two_sided  False, True (cluster tables' default)             clusters
+cluster_table_rules      'nistats', 'nilearn'                              clusters
+=======================  ================================================  ====================
+
+A convention is a frozen dataclass; :meth:`Convention.flipped` derives a
+variant with some choices changed (``nistats+ar_estimator=yule_walker``), which
+is how ``docs/conventions.md`` measures each choice and how
+``refglm compare --explain`` attributes a difference to one choice.
+
+The value of each choice, and where it comes from, is written next to it in
+:data:`CONVENTIONS`; ``CHOICE_VALUES`` lists the values each choice accepts.
 """
 
 from __future__ import annotations
@@ -28,15 +42,29 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from refglm.exceptions import InputError
 
-__all__ = ["Convention", "CONVENTIONS", "get_convention", "DEFAULT_CONVENTION"]
+__all__ = [
+    "Convention",
+    "CONVENTIONS",
+    "CHOICE_FIELDS",
+    "CHOICE_VALUES",
+    "DEFAULT_CONVENTION",
+    "get_convention",
+]
 
 
 @dataclass(frozen=True)
 class Convention:
-    """The choices of one GLM implementation. See the module docstring."""
+    """The choices of one GLM implementation, one field per choice.
+
+    See the module docstring for the table of fields and the module that
+    implements each; :data:`CHOICE_VALUES` for the accepted values.
+    """
 
     name: str
     input_dtype: str
+    mask_mean_dtype: str
+    scaling_dtype: str
+    standardize_rule: str
     ar_estimator: str
     ar_binning: str
     ar_bins: int
@@ -49,33 +77,114 @@ class Convention:
     fdr_formula: str
     cluster_connectivity: int
     threshold_keep_equal: bool
+    threshold_split_signs: bool
+    cluster_table_two_sided: bool
+    cluster_table_rules: str
+
+    def __post_init__(self):
+        for key in CHOICE_FIELDS:
+            value = getattr(self, key)
+            allowed = CHOICE_VALUES[key]
+            if allowed is int:
+                ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+            else:
+                ok = any(value == a and type(value) is type(a) for a in allowed)
+            if not ok:
+                expected = "a positive int" if allowed is int else f"one of {allowed}"
+                raise InputError(
+                    f"convention {self.name!r}, choice {key}: expected {expected}, found "
+                    f"{value!r}; pick a value from refglm.conventions.CHOICE_VALUES[{key!r}]."
+                )
 
     def as_dict(self) -> dict:
+        """All fields, ``name`` first, as a plain dict."""
         return asdict(self)
 
+    def choices(self) -> dict:
+        """The choices only (every field but ``name``)."""
+        return {key: getattr(self, key) for key in CHOICE_FIELDS}
+
     def flipped(self, **changes) -> Convention:
-        """A copy with some choices changed, named ``base+field=value``."""
+        """A copy with some choices changed, named ``base+field=value,...``.
+
+        Raises
+        ------
+        InputError
+            For an unknown field or a value the field does not accept.
+        """
+        unknown = [k for k in changes if k not in CHOICE_FIELDS]
+        if unknown:
+            raise InputError(
+                f"convention choice {unknown[0]!r}: expected one of {', '.join(CHOICE_FIELDS)}; "
+                "check the spelling against refglm.conventions.CHOICE_FIELDS."
+            )
         label = ",".join(f"{k}={v}" for k, v in changes.items())
-        return replace(self, name=f"{self.name}+{label}", **changes)
+        return replace(self, name=f"{self.name}+{label}" if label else self.name, **changes)
+
+    def differences(self, other: Convention) -> dict:
+        """``{field: (self's value, other's value)}`` for every choice that differs."""
+        return {
+            key: (getattr(self, key), getattr(other, key))
+            for key in CHOICE_FIELDS
+            if getattr(self, key) != getattr(other, key)
+        }
+
+
+CHOICE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Convention) if f.name != "name")
+
+#: Accepted values of every choice (``int``: any positive integer).
+CHOICE_VALUES: dict[str, tuple | type] = {
+    "input_dtype": ("native", "float32", "float64"),
+    "mask_mean_dtype": ("input", "float64"),
+    "scaling_dtype": ("input", "float64"),
+    "standardize_rule": ("without_scaling", "never"),
+    "ar_estimator": ("lag1_ratio", "yule_walker", "yule_walker_voxel"),
+    "ar_binning": ("truncate", "round", "none"),
+    "ar_bins": int,
+    "ar_fit": ("fixed", "iterative"),
+    "whiten_scan0": ("keep", "drop", "prais_winsten"),
+    "df": ("nobs_minus_rank",),
+    "hrf_formula": ("nistats", "nilearn"),
+    "z_method": ("isf_clipped", "two_tailed_ppf"),
+    "two_sided": (False, True),
+    "fdr_formula": ("nistats", "bh"),
+    "cluster_connectivity": (6, 18, 26),
+    "threshold_keep_equal": (False, True),
+    "threshold_split_signs": (False, True),
+    "cluster_table_two_sided": (False, True),
+    "cluster_table_rules": ("nistats", "nilearn"),
+}
 
 
 CONVENTIONS: dict[str, Convention] = {
-    # nistats 0.0.1b1/0.0.1rc0, as the tutorial ran it.
+    # nistats 0.0.1b1/0.0.1rc0, as the SPM auditory tutorial ran it.
     "nistats": Convention(
         name="nistats",
-        # nilearn image.concat_imgs(dtype=np.float32) as called by the tutorial
-        input_dtype="float32",
+        # nistats first_level_model.py fit: check_niimg(run_img, ensure_ndim=4) keeps a 4-D
+        # image's stored dtype; the tutorial stacked its 96 3-D volumes with nilearn
+        # image.concat_imgs, whose dtype=np.float32 default gives float32 (a list of 3-D
+        # volumes is not one run to FirstLevelModel, so it must be stacked first).
+        input_dtype="native",
+        # nilearn masking.compute_epi_mask -> image._compute_mean: data.mean(axis=-1) in
+        # the data's own dtype (float32 for the tutorial)
+        mask_mean_dtype="input",
+        # nistats first_level_model.py mean_scaling: 100 * (Y / mean - 1) in Y's dtype
+        scaling_dtype="input",
+        # nistats FirstLevelModel.__init__: standardize = False is enforced when
+        # signal_scaling is 0, 1 or (0, 1); with signal_scaling=False it z-scores
+        standardize_rule="without_scaling",
         # nistats first_level_model.py run_glm: sum(r_t r_{t-1}) / sum(r_t^2)
         ar_estimator="lag1_ratio",
         # nistats run_glm: (ar1 * bins).astype(np.int) * 1. / bins, bins=100
         ar_binning="truncate",
         ar_bins=100,
+        # nistats run_glm: one ARModel per binned rho, no iteration
         ar_fit="fixed",
         # nistats regression.py ARModel.whiten keeps scan 0 unscaled
         whiten_scan0="keep",
         # nistats regression.py OLSModel.initialize: df = n - matrix_rank(X)
         df="nobs_minus_rank",
-        # nistats hemodynamic_models.py _gamma_difference_hrf
+        # nistats hemodynamic_models.py _gamma_difference_hrf (hrf.HRF_CHOICES['nistats'])
         hrf_formula="nistats",
         # nistats utils.py z_score: norm.isf(clip(p, 1e-300, 1 - 1e-16))
         z_method="isf_clipped",
@@ -88,6 +197,91 @@ CONVENTIONS: dict[str, Convention] = {
         cluster_connectivity=6,
         # nistats map_threshold keeps stat > threshold, strictly
         threshold_keep_equal=False,
+        # nistats thresholding.py: label(np.abs(stat_map) > threshold), both signs together
+        threshold_split_signs=False,
+        # nistats reporting/_get_clusters_table.py: positive clusters only
+        cluster_table_two_sided=False,
+        # nistats reporting/_get_clusters_table.py _local_max and get_clusters_table
+        cluster_table_rules="nistats",
+    ),
+    # nilearn 0.14.1: FirstLevelModel, threshold_stats_img, get_clusters_table.
+    "nilearn": Convention(
+        name="nilearn",
+        # nilearn 0.14.1 FirstLevelModel.fit treats a list as several runs, so one run of
+        # 3-D volumes is stacked with image.concat_imgs (image.py, dtype=np.float32
+        # default); a 4-D image keeps its stored dtype (image.check_niimg, dtype=None),
+        # and NiftiMasker signals keep it (integers -> float32/float64 by
+        # signal._ensure_float). Verified: tests/test_peers_nilearn.py.
+        input_dtype="native",
+        # nilearn 0.14.1 image/image.py compute_mean: mean_data.mean(axis=-1), data dtype
+        mask_mean_dtype="input",
+        # nilearn 0.14.1 glm/first_level/first_level.py mean_scaling, in the signals' dtype
+        scaling_dtype="input",
+        # nilearn 0.14.1 FirstLevelModel.fit: `if self.signal_scaling in [0, 1, (0, 1)]:
+        # self.standardize_ = None` is also true for signal_scaling=False (False == 0),
+        # so the masker never standardizes
+        standardize_rule="never",
+        # nilearn PR #2532 (0.7), first_level.py _yule_walker: demeaned by the global mean
+        # of all residuals, r(k) = sum(e_t e_{t-k}) / (n - k), rho = r(1) / r(0)
+        ar_estimator="yule_walker",
+        # nilearn 0.14.1 run_glm: (ar_coef_ * bins).astype(int) * 1.0 / bins, bins=100
+        ar_binning="truncate",
+        ar_bins=100,
+        ar_fit="fixed",
+        # nilearn 0.14.1 glm/regression.py ARModel.whiten: scan 0 copied unscaled
+        whiten_scan0="keep",
+        # nilearn 0.14.1 regression.py OLSModel.initialize: df = n - matrix_rank(X)
+        df="nobs_minus_rank",
+        # nilearn PR #3297 (gamma scale), PR #4452 (Glover ratio .48), PR #3362 (t_r), PR
+        # #2553 (event accumulation), PR #2680 (duplicate events): hrf/design 'nilearn'
+        hrf_formula="nilearn",
+        # nilearn PR #2567, glm/_utils.py z_score: norm.ppf(cdf) where norm.isf(p) < 0
+        z_method="two_tailed_ppf",
+        # nilearn 0.14.1 glm/thresholding.py threshold_stats_img(two_sided=True)
+        two_sided=True,
+        # nilearn PR #3137, thresholding.py fdr_threshold: alpha * linspace(1/n, 1, n)
+        fdr_formula="bh",
+        # nilearn 0.14.1 image/image.py _apply_cluster_size_threshold: ndimage.label default
+        cluster_connectivity=6,
+        # nilearn PR #6130, image/image.py threshold_img keeps |stat| >= threshold
+        threshold_keep_equal=True,
+        # nilearn 0.14.1 image/image.py _apply_cluster_size_threshold: one sign at a time
+        threshold_split_signs=True,
+        # nilearn 0.14.1 reporting/get_clusters_table.py get_clusters_table(two_sided=False)
+        cluster_table_two_sided=False,
+        # nilearn 0.14.1 reporting/get_clusters_table.py: threshold_img first, zero voxels
+        # never peaks, constant clusters and off-cluster centres of mass handled
+        cluster_table_rules="nilearn",
+    ),
+    # statsmodels 0.14 GLSAR, as a textbook fit: the nistats convention with the AR(1)
+    # fit replaced by sm.GLSAR(y, X, rho=1).iterative_fit() voxel by voxel.
+    "statsmodels": Convention(
+        name="statsmodels",
+        input_dtype="native",
+        mask_mean_dtype="input",
+        scaling_dtype="input",
+        standardize_rule="without_scaling",
+        # statsmodels regression/linear_model.py GLSAR.iterative_fit -> yule_walker(resid,
+        # order=1, method='adjusted', demean=True): each voxel demeaned by its own mean
+        ar_estimator="yule_walker_voxel",
+        # statsmodels GLSAR: rho used as estimated
+        ar_binning="none",
+        ar_bins=100,
+        # statsmodels GLSAR.iterative_fit(maxiter=3): fit, re-estimate rho, refit
+        ar_fit="iterative",
+        # statsmodels linear_model.py GLSAR.whiten returns _x[self.order:]: scan 0 dropped
+        whiten_scan0="drop",
+        # statsmodels RegressionModel: df_resid = nobs - rank = (n - 1) - p
+        df="nobs_minus_rank",
+        hrf_formula="nistats",
+        z_method="isf_clipped",
+        two_sided=False,
+        fdr_formula="nistats",
+        cluster_connectivity=6,
+        threshold_keep_equal=False,
+        threshold_split_signs=False,
+        cluster_table_two_sided=False,
+        cluster_table_rules="nistats",
     ),
 }
 
@@ -95,7 +289,13 @@ DEFAULT_CONVENTION = "nistats"
 
 
 def get_convention(convention) -> Convention:
-    """Look a convention up by name (or pass a :class:`Convention` through)."""
+    """Look a convention up by name (or pass a :class:`Convention` through).
+
+    Raises
+    ------
+    InputError
+        For a name that is not in :data:`CONVENTIONS`.
+    """
     if isinstance(convention, Convention):
         return convention
     try:
@@ -105,6 +305,3 @@ def get_convention(convention) -> Convention:
             f"convention: expected one of {', '.join(CONVENTIONS)}, found {convention!r}; "
             "pick a name from refglm.conventions.CONVENTIONS."
         ) from None
-
-
-CHOICE_FIELDS = tuple(f.name for f in fields(Convention) if f.name != "name")

@@ -13,32 +13,79 @@ by both sources (nistats 0.0.1rc0 ``check_events`` actually reads
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
-from refglm._checks import _check_all_finite, _check_durations, _input_error
+from refglm._checks import _check_all_finite, _check_durations, _fmt, _input_error
 
-__all__ = ["check_events"]
+__all__ = ["check_events", "check_onsets_in_run"]
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float | np.floating) and bool(np.isnan(value))
+
+
+def _is_number_like(value: object) -> bool:
+    """Whether ``float(value)`` is a faithful reading of ``value``.
+
+    Real numbers (not bools) and text that parses as a number are; bools,
+    bytes, complex numbers, dates and anything else are not.
+    """
+    if isinstance(value, bool | np.bool_ | bytes | complex | np.complexfloating):
+        return False
+    if isinstance(value, numbers.Real | str):
+        try:
+            float(value)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        return True
+    return False
 
 
 def _numeric_column(events: pd.DataFrame, column: str) -> np.ndarray:
+    """The column as float64, or an InputError naming the first value that is not a number.
+
+    Numbers and numeric text (``'1.5'``, as nilearn accepts) are read; missing
+    values (NaN, None) become NaN and are refused by the finiteness check;
+    bools, bytes, complex numbers and dates are refused.
+    """
     series = events[column]
-    try:
-        values = series.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        bad = None
-        for value in series:
-            try:
-                float(value)
-            except (TypeError, ValueError):
-                bad = value
-                break
+    if isinstance(series, pd.DataFrame):
         raise _input_error(
             f"events['{column}']",
-            "numeric values",
-            f"non-numeric value {bad!r}",
-            f"convert the {column} column to numbers (seconds for onset/duration)",
-        ) from None
+            "one column of that name",
+            f"{series.shape[1]} columns named {column!r}",
+            "rename or drop the duplicated columns",
+        )
+    kind = series.dtype.kind
+    if kind in "iuf":
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        bad = None
+        for value in series:
+            if value is None or value is pd.NA or _is_nan(value):
+                continue  # missing: reported as such by the finiteness check below
+            if not _is_number_like(value):
+                bad = value
+                break
+        if bad is not None or kind in "bcmM":
+            found = (
+                f"non-numeric value {bad!r} ({type(bad).__name__})"
+                if bad is not None
+                else f"values of dtype {series.dtype}"
+            )
+            raise _input_error(
+                f"events['{column}']",
+                "numeric values",
+                found,
+                f"convert the {column} column to numbers (seconds for onset/duration)",
+            )
+        values = np.array(
+            [np.nan if value is None or value is pd.NA else float(value) for value in series],
+            dtype=np.float64,
+        )
     _check_all_finite(
         values, f"events['{column}']", f"fill in or drop the events with a missing {column}"
     )
@@ -82,10 +129,17 @@ def check_events(events: pd.DataFrame) -> pd.DataFrame:
         if column not in events.columns:
             raise _input_error(
                 "events",
-                f"a '{column}' column",
+                f"an '{column}' column" if column == "onset" else f"a '{column}' column",
                 f"columns {list(events.columns)}",
                 f"add the '{column}' column in seconds (BIDS events.tsv layout)",
             )
+    if len(events) == 0:
+        raise _input_error(
+            "events",
+            "at least one event (row)",
+            "an empty table",
+            "add the run's events, or pass events=None for a design of drifts only",
+        )
     onset = _numeric_column(events, "onset")
     duration = _numeric_column(events, "duration")
     _check_durations(duration, "events['duration']")
@@ -117,6 +171,42 @@ def check_events(events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"trial_type": trial_type, "onset": onset, "duration": duration, "modulation": modulation}
     )
+
+
+def check_onsets_in_run(events: pd.DataFrame, frame_times, source: str = "events") -> None:
+    """Refuse conditions whose events all start after the run's last scan.
+
+    Such a condition's regressor is zero at every scan, so nothing about it
+    can be estimated: the onsets are almost certainly counted from another
+    origin (the session start, another run) or in the wrong unit.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        An events table (validated with :func:`check_events` first).
+    frame_times : array_like
+        The run's acquisition times in seconds.
+    source : str
+        What to call the table in the message (e.g. its file name).
+
+    Raises
+    ------
+    InputError
+        Naming the conditions, their earliest onset and the run's last scan time.
+    """
+    table = check_events(events)
+    last = float(np.max(np.asarray(frame_times, dtype=np.float64)))
+    late = []
+    for condition, onsets in table.groupby("trial_type", sort=True)["onset"]:
+        if (onsets.to_numpy() > last).all():
+            late.append(f"{condition!s} (earliest {_fmt(onsets.min())} s)")
+    if late:
+        raise _input_error(
+            f"{source} onsets",
+            f"every condition to start at or before the last scan ({_fmt(last)} s)",
+            f"all events after the run's end for {', '.join(late)}",
+            "use onsets in seconds from this run's first scan, or drop those events from this run",
+        )
 
 
 def _merge_duplicate_events(events: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +24,7 @@ from refglm.exceptions import InputError
 __all__ = [
     "read_volume",
     "load_run",
+    "run_shape",
     "to_image",
     "image_data",
     "save_image",
@@ -42,8 +45,8 @@ def _load(img):
         path = Path(img)
         if not path.exists():
             raise InputError(
-                f"{path}: file not found; expected an image (NIfTI/Analyze). "
-                "Check the path, or fetch the data with `refglm fetch spm-auditory`."
+                f"{path}: expected an image (NIfTI/Analyze), found no such file (file not "
+                "found); check the path, or fetch the data with `refglm fetch spm-auditory`."
             )
         try:
             loaded = nib.load(str(path), mmap=False)
@@ -51,8 +54,8 @@ def _load(img):
             _ = loaded.shape
         except Exception as exc:  # nibabel raises several unrelated types
             raise InputError(
-                f"{path}: not a readable image ({exc.__class__.__name__}: {exc}); "
-                "expected a NIfTI-1/2 or Analyze file. Re-download or regenerate it."
+                f"{path}: expected a NIfTI-1/2 or Analyze image, found a file that is not a "
+                f"readable image ({exc.__class__.__name__}: {exc}); re-download or regenerate it."
             ) from exc
         return loaded
     if hasattr(img, "get_fdata") and hasattr(img, "affine"):
@@ -79,8 +82,9 @@ def read_volume(img) -> tuple[np.ndarray, np.ndarray]:
         data = np.asarray(loaded.dataobj, dtype=np.float64)
     except Exception as exc:
         raise InputError(
-            f"{_describe(img)}: image data could not be read ({exc.__class__.__name__}: "
-            f"{exc}); the file is probably truncated. Re-download or regenerate it."
+            f"{_describe(img)}: expected image data of shape {tuple(loaded.shape)}, found "
+            f"data that cannot be read ({exc.__class__.__name__}: {exc}); the file is "
+            "probably truncated. Re-download or regenerate it."
         ) from exc
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
@@ -132,19 +136,82 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     data[..., 0] = first
     for k, img in enumerate(run_imgs[1:], start=1):
         vol, aff = read_volume(img)
-        if vol.shape != first.shape:
-            raise InputError(
-                f"{_describe(img)}: expected a 3-D volume of shape {first.shape} like "
-                f"{_describe(run_imgs[0])}, found shape {vol.shape}; all volumes of a run "
-                "must share one grid."
-            )
-        if not np.allclose(aff, affine, rtol=0, atol=1e-6):
-            raise InputError(
-                f"{_describe(img)}: affine differs from {_describe(run_imgs[0])}'s; "
-                "all volumes of a run must share one grid. Resample them first."
-            )
+        _check_same_grid(img, vol.shape, aff, run_imgs[0], first.shape, affine)
         data[..., k] = vol
     return data, affine
+
+
+def run_shape(run_imgs) -> tuple[int, ...]:
+    """The 4-D shape of a run, from the image headers only (no voxel data is read).
+
+    Checks what :func:`load_run` checks, short of reading the data, so that a
+    missing, unreadable or mismatched file is reported before anything long
+    starts: the files exist and are images, several files are 3-D volumes of
+    one shape and affine, one file is a 4-D run.
+
+    Parameters
+    ----------
+    run_imgs : path, nibabel image, or sequence of 3-D paths/images
+        As :func:`load_run`.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(x, y, z, n_scans)``.
+
+    Raises
+    ------
+    InputError
+        As :func:`load_run` (a truncated data block is found only when read).
+    """
+    if isinstance(run_imgs, str | os.PathLike) or hasattr(run_imgs, "affine"):
+        run_imgs = [run_imgs]
+    if not isinstance(run_imgs, Sequence) or len(run_imgs) == 0:
+        raise InputError(
+            "run_imgs: expected a 4-D image or a non-empty list of 3-D volumes, "
+            f"found {run_imgs!r}; pass the functional files of one run."
+        )
+    headers = [_load(img) for img in run_imgs]
+    shapes = [_squeezed_shape(h.shape) for h in headers]
+    if len(run_imgs) == 1:
+        if len(shapes[0]) != 4:
+            raise InputError(
+                f"{_describe(run_imgs[0])}: expected a 4-D run or several 3-D volumes, "
+                f"found a single volume of shape {shapes[0]}; pass every scan of the run."
+            )
+        return shapes[0]
+    first, affine = shapes[0], np.asarray(headers[0].affine, dtype=np.float64)
+    if len(first) != 3:
+        raise InputError(
+            f"{_describe(run_imgs[0])}: expected 3-D volumes when several files are given, "
+            f"found shape {first}; pass either one 4-D file or a list of 3-D files."
+        )
+    for img, header, shape in zip(run_imgs[1:], headers[1:], shapes[1:], strict=True):
+        _check_same_grid(
+            img, shape, np.asarray(header.affine, dtype=np.float64), run_imgs[0], first, affine
+        )
+    return first + (len(run_imgs),)
+
+
+def _squeezed_shape(shape) -> tuple[int, ...]:
+    """A header shape as :func:`read_volume` returns the data: ``(x, y, z, 1)`` -> 3-D."""
+    shape = tuple(int(n) for n in shape)
+    return shape[:3] if len(shape) == 4 and shape[3] == 1 else shape
+
+
+def _check_same_grid(img, shape, aff, first_img, first_shape, first_affine) -> None:
+    if shape != first_shape:
+        raise InputError(
+            f"{_describe(img)}: expected a 3-D volume of shape {first_shape} like "
+            f"{_describe(first_img)}, found shape {shape}; all volumes of a run "
+            "must share one grid."
+        )
+    if not np.allclose(aff, first_affine, rtol=0, atol=1e-6):
+        raise InputError(
+            f"{_describe(img)}: expected the affine of {_describe(first_img)} (all "
+            f"volumes of a run share one grid), found one that differs by up to "
+            f"{float(np.abs(aff - first_affine).max()):g}; resample the volumes to one grid."
+        )
 
 
 def to_image(data: np.ndarray, affine: np.ndarray, header_descrip: str | None = None):
@@ -214,75 +281,296 @@ def save_image(img_or_data, path, affine=None) -> Path:
     return atomic_write_bytes(path, raw)
 
 
-def read_events(path) -> pd.DataFrame:
-    """Read a BIDS events TSV into a DataFrame (validation is ``design.check_events``).
+#: BIDS marks a missing value with ``n/a``; an empty cell is missing too. No other text
+#: (``NA``, ``None``, ``null``, ...) is read as missing, so such trial types stay labels.
+EVENTS_NA_VALUES = ("n/a", "")
 
-    Raises InputError naming the file when it is missing, empty, or not a
-    tab-separated table.
+
+def read_events(path) -> pd.DataFrame:
+    """Read a BIDS events TSV into a DataFrame and validate it.
+
+    The table is read as BIDS defines it: tab-separated, a header row, ``n/a``
+    (or an empty cell) for a missing value. It is then checked with
+    :func:`refglm.events.check_events` (``onset`` and ``duration`` columns of
+    finite numbers, durations >= 0, ...), so that an error names this file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The events file.
+
+    Returns
+    -------
+    events : pandas.DataFrame
+        The table as read, every column kept (unknown columns are ignored by
+        the design, not dropped here).
+
+    Raises
+    ------
+    InputError
+        Naming the file, when it is missing, a folder, unreadable, empty,
+        has a header but no rows, is not tab-separated, or fails
+        :func:`~refglm.events.check_events`.
     """
+    from refglm.events import check_events
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(
+            f"{path}: expected an events file (BIDS events.tsv), found a folder; pass the "
+            "path of the *_events.tsv file."
+        )
     if not path.is_file():
         raise InputError(
             f"{path}: events file not found; expected a BIDS events.tsv with onset and "
             "duration columns. Check the path."
         )
     try:
-        events = pd.read_csv(path, sep="\t")
+        events = pd.read_csv(
+            path,
+            sep="\t",
+            na_values=list(EVENTS_NA_VALUES),
+            keep_default_na=False,
+            skip_blank_lines=True,
+        )
     except pd.errors.EmptyDataError:
         raise InputError(
-            f"{path}: events file is empty; expected a header 'onset<TAB>duration"
-            "<TAB>trial_type' and one row per event."
+            f"{path}: expected a header 'onset<TAB>duration<TAB>trial_type' and one row per "
+            "event, found an empty file; write the events table (BIDS events.tsv)."
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}: not a tab-separated events table ({exc}); write it as BIDS events.tsv."
+            f"{path}: expected a UTF-8 text table, found undecodable bytes ({exc.reason} at "
+            f"byte {exc.start}); save the events as UTF-8 tab-separated text."
         ) from None
-    if events.empty:
+    except OSError as exc:
         raise InputError(
-            f"{path}: events file has a header but no rows; expected one row per event."
-        )
+            f"{path}: events file cannot be read ({exc.strerror or exc}); check its permissions."
+        ) from None
+    except ValueError as exc:  # pandas ParserError and its relatives
+        message = " ".join(str(exc).split())
+        raise InputError(
+            f"{path}: expected a tab-separated events table, found text pandas cannot parse "
+            f"({message}); write it as a BIDS events.tsv."
+        ) from None
     if len(events.columns) == 1 and "," in str(events.columns[0]):
         raise InputError(
-            f"{path}: expected tab-separated columns, found commas; BIDS events files use tabs."
+            f"{path}: expected tab-separated columns, found commas (a CSV file?); BIDS events "
+            "files use tabs: save it with sep='\\t'."
         )
+    if events.empty:
+        raise InputError(
+            f"{path}: expected one row per event, found a header but no rows; add the events, "
+            "or leave this run out."
+        )
+    try:
+        check_events(events)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     return events
+
+
+# ------------------------------------------------------------------- staged output folders
+
+_STAGING_SUFFIX = ".staging"
+_STAGING_RANDOM = re.compile(r"^[a-z0-9_]{8}$")
+
+
+def _host_tag() -> str:
+    """This machine's name made safe for a file name (letters, digits and '-')."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (a zombie counts as alive)."""
+    if pid <= 0:
+        return True  # never treat a malformed name as dead
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def _stale_staging_dirs(anchor: Path, name: str) -> list[Path]:
+    """Staging folders of ``name`` in ``anchor`` left by dead refglm runs on this machine.
+
+    A staging folder is named ``.<name>.<host>-<pid>.<random>.staging``; it is
+    stale when ``<host>`` is this machine and no process ``<pid>`` exists (the
+    run was killed with SIGKILL, or the machine lost power). Folders of live
+    processes (including this one), of other machines, or not named this way
+    are never returned.
+    """
+    host = _host_tag()
+    prefix = f".{name}.{host}-"
+    stale = []
+    try:
+        entries = list(anchor.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        entry_name = entry.name
+        if not (entry_name.startswith(prefix) and entry_name.endswith(_STAGING_SUFFIX)):
+            continue
+        middle = entry_name[len(prefix) : -len(_STAGING_SUFFIX)]
+        pid_text, dot, random_part = middle.partition(".")
+        if not (dot and pid_text.isdigit() and _STAGING_RANDOM.match(random_part)):
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            stale.append(entry)
+    return sorted(stale)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` (absolute) itself or its nearest ancestor that exists."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(path.anchor or "/")
+
+
+def _check_out(out: Path, shown) -> Path:
+    """Check that ``out`` (absolute) can become the output folder; return where to stage.
+
+    ``shown`` is the path as the user gave it, for the messages.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(
+            f"--out {shown}: expected a folder, found an existing file; choose another path "
+            "(refglm never overwrites a file with a folder)."
+        )
+    if os.path.islink(out) and not out.exists():
+        raise InputError(
+            f"--out {shown}: expected a folder, found a broken symbolic link; remove it or "
+            "choose another path."
+        )
+    if out.is_dir():
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise InputError(
+                f"--out {shown}: expected a writable folder, found one without write "
+                "permission; choose a writable folder."
+            )
+        return out.parent
+    anchor = _nearest_existing(out.parent)
+    if not anchor.is_dir():
+        raise InputError(
+            f"--out {shown}: expected a folder path, found that {anchor} is an existing file, "
+            "so no folder can be created under it; choose another path."
+        )
+    if not os.access(anchor, os.W_OK | os.X_OK):
+        raise InputError(
+            f"--out {shown}: expected a folder that can be created, found {anchor} without "
+            "write permission; choose a writable location."
+        )
+    return anchor
+
+
+def _merge_into(stage: Path, out: Path, shown) -> None:
+    """Move the files of ``stage`` into the existing folder ``out`` (atomic per file).
+
+    Every destination is checked before the first file moves, so that a
+    file-versus-folder clash leaves ``out`` untouched.
+    """
+    entries = sorted(stage.rglob("*"))
+    for src in entries:
+        dest = out / src.relative_to(stage)
+        is_dir = src.is_dir() and not src.is_symlink()
+        if dest.exists() and dest.is_dir() != is_dir:
+            raise InputError(
+                f"--out {shown}: expected {dest} to be a {'folder' if is_dir else 'file'} "
+                f"(refglm writes it), found a {'file' if is_dir else 'folder'}; move it away."
+            )
+    for src in entries:
+        dest = out / src.relative_to(stage)
+        if src.is_dir() and not src.is_symlink():
+            dest.mkdir(exist_ok=True)
+        else:
+            os.replace(src, dest)
 
 
 @contextlib.contextmanager
 def staged_output_dir(out_dir):
-    """Stage a run's outputs in a hidden sibling folder; move them in on success.
+    """Stage a run's outputs in a hidden folder; move them into ``out_dir`` on success.
 
-    A run that fails or is interrupted leaves ``out_dir`` exactly as it was:
-    nothing is moved unless the block finishes, and each move is an atomic
-    ``os.replace`` within one filesystem.
+    The outputs are written into a staging folder
+    ``.<name>.<host>-<pid>.<random>.staging`` beside ``out_dir`` (in its
+    nearest existing ancestor when ``out_dir`` and its parents do not exist
+    yet, so that a failed run creates no folder at all). When the block
+    finishes, a new ``out_dir`` is created by renaming the staging folder
+    (one atomic step); an existing one receives the files one by one, each
+    by an atomic ``os.replace`` within one filesystem, and keeps its other
+    files. A block that raises, or is interrupted (Ctrl-C, SIGTERM in the
+    CLI), leaves ``out_dir`` exactly as it was and removes the staging
+    folder.
 
-    Raises InputError when ``out_dir`` is an existing file or cannot be
-    written.
+    A run killed with SIGKILL cannot clean up: its staging folder stays
+    behind, hidden. Nothing reads a staging folder but the run that made it;
+    the next run staging into the same place removes those of dead
+    processes on this machine (see ``_stale_staging_dirs``), never one of a
+    live run or of another machine.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        The output folder (``--out``).
+
+    Yields
+    ------
+    stage : Path
+        The staging folder to write into.
+
+    Raises
+    ------
+    InputError
+        When ``out_dir`` is an existing file, lies under a file, or cannot
+        be written (checked before the block runs).
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(
-            f"--out {out}: expected a folder, found an existing file; choose another path."
-        )
-    parent = out.parent if str(out.parent) else Path(".")
+    shown = out_dir
+    out = Path(os.path.abspath(out_dir))
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=parent))
+        anchor = _check_out(out, shown)
+    except OSError as exc:  # e.g. a name too long for the filesystem
+        raise InputError(
+            f"--out {shown}: expected a usable folder path, found one the system refuses "
+            f"({exc.strerror or exc}); choose a shorter or simpler path."
+        ) from None
+    for stale in _stale_staging_dirs(anchor, out.name):
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        stage = Path(
+            tempfile.mkdtemp(
+                prefix=f".{out.name}.{_host_tag()}-{os.getpid()}.",
+                suffix=_STAGING_SUFFIX,
+                dir=anchor,
+            )
+        )
     except OSError as exc:
         raise InputError(
-            f"--out {out}: cannot write there ({exc.strerror}); choose a writable folder."
+            f"--out {shown}: expected a writable location, found that a folder cannot be "
+            f"created in {anchor} ({exc.strerror or exc}); choose a writable folder."
         ) from None
     try:
         yield stage
-        out.mkdir(exist_ok=True)
-        if not os.access(out, os.W_OK):
-            raise InputError(f"--out {out}: folder is not writable; choose a writable folder.")
-        for src in sorted(stage.rglob("*")):
-            dest = out / src.relative_to(stage)
-            if src.is_dir():
-                dest.mkdir(exist_ok=True)
-            else:
-                os.replace(src, dest)
+        os.chmod(stage, 0o777 & ~_umask())
+        if not out.exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(stage, out)  # atomic; fails if out appeared meanwhile
+            except OSError:
+                if not out.is_dir():
+                    raise
+                _merge_into(stage, out, shown)
+        elif not out.is_dir():
+            raise InputError(
+                f"--out {shown}: expected a folder, found a file created during the run; "
+                "nothing was written. Choose another path."
+            )
+        else:
+            _merge_into(stage, out, shown)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -14,24 +14,68 @@ from scipy import ndimage
 
 from refglm.exceptions import InputError
 
-__all__ = ["mean_epi", "smooth_array", "epi_threshold", "compute_epi_mask", "largest_component"]
+__all__ = [
+    "MASK_MEAN_DTYPES",
+    "mean_epi",
+    "smooth_array",
+    "epi_threshold",
+    "compute_epi_mask",
+    "largest_component",
+]
 
 # FWHM = sigma * sqrt(8 ln 2)
 FWHM_OVER_SIGMA = np.sqrt(8 * np.log(2))
 
 
-def mean_epi(data: np.ndarray) -> np.ndarray:
-    r"""Mean over time of a 4-D run, in the run's dtype.
+MASK_MEAN_DTYPES = ("input", "float64")
 
-    .. math:: \bar{y}_v = \frac{1}{T} \sum_t y_{v,t}
 
-    For float32 input numpy accumulates in float32, as ``nilearn.image``'s
-    ``_compute_mean`` (``mean_data.mean(axis=-1)``) did for the tutorial; the
-    summation order follows the array's memory layout.
+def mean_epi(data: np.ndarray, dtype: str = "input") -> np.ndarray:
+    r"""Mean over time of a 4-D run, summed scan by scan.
+
+    .. math:: \bar{y}_v = \Big(\big((y_{v,0} + y_{v,1}) + y_{v,2}\big) + \dots
+              + y_{v,T-1}\Big) / T
+
+    The sum runs in scan order whatever the array's memory layout: nilearn's
+    ``image.compute_mean`` (0.14.1; ``_compute_mean`` in the nilearn that nistats
+    used) calls ``data.mean(axis=-1)`` on the Fortran-ordered arrays that
+    ``concat_imgs`` and nibabel produce, for which numpy adds whole volumes one
+    after the other; numpy's pairwise summation (C order) can differ in the
+    last bit for float32.
+
+    Parameters
+    ----------
+    data : ndarray, 4-D (x, y, z, t)
+    dtype : {'input', 'float64'}
+        The convention's ``mask_mean_dtype``. ``'input'``: numpy's mean dtype
+        for the data (float32 stays float32, integers accumulate in float64),
+        as nilearn; ``'float64'``: always float64.
+
+    Returns
+    -------
+    mean : ndarray, 3-D
     """
     if data.ndim != 4:
-        raise InputError(f"data: expected a 4-D run (x, y, z, t), found shape {data.shape}")
-    return data.mean(axis=-1)
+        raise InputError(
+            f"data: expected a 4-D run (x, y, z, t), found shape {data.shape}; pass every "
+            "scan of the run."
+        )
+    if dtype not in MASK_MEAN_DTYPES:
+        raise InputError(
+            f"mask_mean_dtype: expected one of {MASK_MEAN_DTYPES}, found {dtype!r}; pick a "
+            "value from refglm.masking.MASK_MEAN_DTYPES."
+        )
+    if dtype == "float64":
+        acc_dtype = np.dtype(np.float64)
+    else:
+        # the dtype numpy's ndarray.mean returns for this input
+        acc_dtype = np.zeros(1, dtype=data.dtype).mean().dtype
+    n_scans = data.shape[3]
+    total = np.array(data[..., 0], dtype=acc_dtype, copy=True)
+    for t in range(1, n_scans):
+        total += data[..., t]
+    # numpy _methods._mean: true_divide(sum, count) in the sum's dtype
+    return np.true_divide(total, n_scans, dtype=acc_dtype)
 
 
 def smooth_array(arr: np.ndarray, fwhm_voxels: float = 1.0) -> np.ndarray:

@@ -25,21 +25,114 @@ from refglm.exceptions import InputError, NotEstimableError
 from refglm.fit import NOISE_MODELS, GLMFit, run_glm
 from refglm.masking import compute_epi_mask, mean_epi
 
-__all__ = ["FirstLevelModel", "mean_scaling", "OUTPUT_TYPES", "ENGINES"]
+__all__ = [
+    "FirstLevelModel",
+    "mean_scaling",
+    "run_dtype",
+    "signal_dtype",
+    "OUTPUT_TYPES",
+    "ENGINES",
+    "INPUT_DTYPES",
+    "SCALING_DTYPES",
+    "STANDARDIZE_RULES",
+]
 
 OUTPUT_TYPES = ("z_score", "stat", "p_value", "effect_size", "effect_variance")
 ENGINES = ("statsmodels", "vectorized")
+INPUT_DTYPES = ("native", "float32", "float64")
+SCALING_DTYPES = ("input", "float64")
+STANDARDIZE_RULES = ("without_scaling", "never")
+
+# nilearn image/image.py concat_imgs(niimgs, dtype=np.float32, ...)
+CONCAT_DTYPE = np.dtype(np.float32)
 
 
-def mean_scaling(Y: np.ndarray, axis=0) -> tuple[np.ndarray, np.ndarray]:
-    r"""Percent signal change around the mean, in the data's own dtype.
+def _stored_dtype(img) -> np.dtype:
+    """The dtype nibabel gives for an image's data (``np.asanyarray(img.dataobj)``).
+
+    Read from a one-voxel slice, which goes through the same scaling path as
+    the whole array. # nilearn _utils/niimg.py _get_data: np.asanyarray(img._dataobj)
+    """
+    loaded = io._load(img)
+    corner = (slice(0, 1),) * len(loaded.shape)
+    return np.asanyarray(loaded.dataobj[corner]).dtype
+
+
+def run_dtype(run_imgs, input_dtype: str = "native") -> np.dtype:
+    """The dtype in which a run's 4-D array is held, by the convention's ``input_dtype``.
+
+    - ``'native'``: a list of 3-D volumes is stacked as float32, the default of
+      ``nilearn.image.concat_imgs`` (nistats and nilearn 0.14.1 take a list as
+      several runs, so one run of 3-D volumes must be stacked first, as the
+      tutorial did); one 4-D image keeps its stored dtype (``check_niimg`` with
+      ``dtype=None``);
+    - ``'float32'``, ``'float64'``: that dtype, whatever the input.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``input_dtype``.
+    """
+    if input_dtype == "float32":
+        return np.dtype(np.float32)
+    if input_dtype == "float64":
+        return np.dtype(np.float64)
+    if input_dtype != "native":
+        raise InputError(
+            f"input_dtype: expected one of {INPUT_DTYPES}, found {input_dtype!r}; pick a "
+            "value from refglm.model.INPUT_DTYPES."
+        )
+    if isinstance(run_imgs, list | tuple):
+        if len(run_imgs) != 1:
+            return CONCAT_DTYPE
+        run_imgs = run_imgs[0]
+    return _stored_dtype(run_imgs)
+
+
+def signal_dtype(dtype) -> np.dtype:
+    """The dtype of masked signals held in ``dtype``: floats kept, integers made float.
+
+    # nilearn 0.14.1 signal.py _ensure_float: 8-byte integers -> float64, others -> float32
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return dtype
+    return np.dtype(np.float64) if dtype.itemsize == 8 else np.dtype(np.float32)
+
+
+def mean_scaling(Y: np.ndarray, axis=0, dtype: str = "input") -> tuple[np.ndarray, np.ndarray]:
+    r"""Percent signal change around the mean.
 
     .. math:: Y \leftarrow 100\,\left(\frac{Y}{\max(\bar Y, 1)} - 1\right)
 
-    # nistats first_level_model.py mean_scaling; with float32 Y every step
-    # stays float32, which is what the tutorial's numbers depend on.
+    # nistats first_level_model.py mean_scaling; nilearn 0.14.1
+    # glm/first_level/first_level.py mean_scaling (the same code).
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_scans, n_voxels)
+    axis : int or tuple
+        0: each voxel's mean over time (the default of both).
+    dtype : {'input', 'float64'}
+        The convention's ``scaling_dtype``: ``'input'`` computes every step in
+        Y's dtype (float32 for the tutorial, which its numbers depend on);
+        ``'float64'`` converts Y to float64 first.
+
+    Returns
+    -------
+    Y_scaled : ndarray
+    mean : ndarray
     """
-    mean = Y.mean(axis=axis)
+    if dtype not in SCALING_DTYPES:
+        raise InputError(
+            f"scaling_dtype: expected one of {SCALING_DTYPES}, found {dtype!r}; pick a "
+            "value from refglm.model.SCALING_DTYPES."
+        )
+    if dtype == "float64":
+        Y = np.asarray(Y, dtype=np.float64)
+    # keepdims: axis=1 (each scan's mean over voxels) broadcasts too; nistats and
+    # nilearn divide by the reduced array and fail on it unless Y is square.
+    mean = Y.mean(axis=axis, keepdims=True)
     if (mean == 0).any():
         warnings.warn(
             "signal_scaling: mean values of 0 observed (centred data?); scaling divides by "
@@ -47,7 +140,7 @@ def mean_scaling(Y: np.ndarray, axis=0) -> tuple[np.ndarray, np.ndarray]:
             stacklevel=2,
         )
     mean = np.maximum(mean, 1)
-    return 100 * (Y / mean - 1), mean
+    return 100 * (Y / mean - 1), np.squeeze(mean, axis=axis)
 
 
 class FirstLevelModel:
@@ -77,14 +170,23 @@ class FirstLevelModel:
     mask_img : path, nibabel image or None
         Brain mask; None computes the EPI mask from the run's mean.
     standardize : bool
-        Z-score each voxel's time series before scaling (nilearn masker option).
+        Z-score each voxel's time series (nilearn masker option,
+        ``'zscore_sample'``: demeaned, divided by the ddof=1 standard deviation); only with
+        ``signal_scaling=False``: nistats (``standardize = False`` is enforced
+        when signal_scaling is not False) and nilearn 0.14.1 (``standardize_ =
+        None``) ignore it otherwise, and so does refglm.
     signal_scaling : {0, 1, (0, 1), False}
         Axis of the mean scaling (0: per voxel over time, nistats default).
     noise_model : {'ar1', 'ols'}
     n_jobs : int
         joblib workers of the statsmodels engine.
-    convention : str
-        A name of ``refglm.conventions.CONVENTIONS``.
+    minimize_memory : bool
+        False keeps the scaled signals and the design as ``signals_`` and
+        ``X_`` (as nilearn's option of that name keeps its per-voxel results).
+    convention : str or Convention
+        A name of ``refglm.conventions.CONVENTIONS`` ('nistats', 'nilearn',
+        'statsmodels'), or a ``Convention`` (e.g. ``get_convention('nistats')
+        .flipped(ar_estimator='yule_walker')``).
     engine : {'statsmodels', 'vectorized'}
         The per-voxel statsmodels loop (``fit.run_glm``) is the reference;
         ``'vectorized'`` (``fit_vectorized.run_glm_vectorized``) is the same
@@ -112,6 +214,7 @@ class FirstLevelModel:
         signal_scaling=0,
         noise_model="ar1",
         n_jobs=1,
+        minimize_memory=True,
         convention="nistats",
         engine="statsmodels",
         chunk_size=2048,
@@ -131,6 +234,7 @@ class FirstLevelModel:
         self.signal_scaling = signal_scaling
         self.noise_model = noise_model
         self.n_jobs = n_jobs
+        self.minimize_memory = minimize_memory
         self.convention = convention
         self.engine = engine
         self.chunk_size = chunk_size
@@ -179,7 +283,37 @@ class FirstLevelModel:
         self
         """
         conv = self._check_params()
-        data, affine = io.load_run(run_imgs, dtype=np.dtype(conv.input_dtype))
+        data, affine = io.load_run(run_imgs, dtype=run_dtype(run_imgs, conv.input_dtype))
+        return self.fit_array(data, affine, events, design_matrices)
+
+    def fit_array(self, data, affine, events=None, design_matrices=None, mask=None):
+        """Fit the GLM to one run already loaded as a 4-D array.
+
+        The steps of :meth:`fit` after loading; ``refglm compare --explain``
+        calls it to refit one loaded run under many conventions.
+
+        Parameters
+        ----------
+        data : ndarray, shape (x, y, z, n_scans)
+            The run, in the dtype the convention's ``input_dtype`` gives
+            (:func:`run_dtype`).
+        affine : ndarray, shape (4, 4)
+        events, design_matrices
+            As :meth:`fit`.
+        mask : ndarray of bool, 3-D, or None
+            Voxels to fit; None uses ``mask_img``, or the EPI mask when that
+            is None too.
+
+        Returns
+        -------
+        self
+        """
+        conv = self._check_params()
+        if data.ndim != 4:
+            raise InputError(
+                f"data: expected a 4-D run (x, y, z, n_scans), found shape {data.shape}; "
+                "pass every scan of the run."
+            )
         n_scans = data.shape[3]
         if design_matrices is None:
             if events is None:
@@ -225,9 +359,16 @@ class FirstLevelModel:
                 stacklevel=2,
             )
 
-        mean = mean_epi(data)
+        mean = mean_epi(data, conv.mask_mean_dtype)
         self.mean_img_data_ = mean.astype(np.float64)
-        if self.mask_img is None:
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != data.shape[:3]:
+                raise InputError(
+                    f"mask: expected a boolean array on the run's grid {data.shape[:3]}, found "
+                    f"shape {mask.shape}; compute it from this run."
+                )
+        elif self.mask_img is None:
             mask = compute_epi_mask(mean)
         else:
             mask_data, mask_affine = io.image_data(self.mask_img)
@@ -251,15 +392,26 @@ class FirstLevelModel:
                 "(constant or all-zero data?) or pass mask_img."
             )
 
-        # nilearn masker: series = data[mask].T, shape (n_scans, n_voxels)
-        Y = data[mask].T
+        # nilearn masker: series = data[mask].T, shape (n_scans, n_voxels), then
+        # signal.py _sanitize_signals: signals.copy() (C order) and _ensure_float.
+        Y = np.ascontiguousarray(data[mask].T, dtype=signal_dtype(data.dtype))
         del data
-        if self.standardize:
-            std = Y.std(axis=0)
+        scaling = self.signal_scaling is not False and self.signal_scaling is not None
+        # the convention's standardize_rule: 'without_scaling' (nistats) z-scores only
+        # when signal_scaling is False; 'never' (nilearn 0.14.1) ignores standardize
+        if conv.standardize_rule not in STANDARDIZE_RULES:
+            raise InputError(
+                f"standardize_rule: expected one of {STANDARDIZE_RULES}, found "
+                f"{conv.standardize_rule!r}; pick a value from refglm.model.STANDARDIZE_RULES."
+            )
+        if self.standardize and not scaling and conv.standardize_rule == "without_scaling":
+            # nilearn 0.14.1 signal.py standardize_signal('zscore_sample'), in Y's dtype
+            Y = Y - Y.mean(axis=0)
+            std = Y.std(axis=0, ddof=1)
             std[std < np.finfo(np.float64).eps] = 1.0
-            Y = (Y - Y.mean(axis=0)) / std
-        if self.signal_scaling is not False and self.signal_scaling is not None:
-            Y, _ = mean_scaling(Y, self.signal_scaling)
+            Y /= std
+        if scaling:
+            Y, _ = mean_scaling(Y, self.signal_scaling, conv.scaling_dtype)
 
         if self.engine == "vectorized":
             from refglm.fit_vectorized import run_glm_vectorized as engine_run_glm
@@ -279,6 +431,9 @@ class FirstLevelModel:
             backend=self.backend,
             progress=self.progress,
         )
+        if not self.minimize_memory:
+            self.signals_ = Y
+            self.X_ = X
         self.convention_ = conv
         self.design_matrices_ = [design]
         self.mask_ = mask

@@ -3,7 +3,8 @@
 Each function implements one named choice of ``conventions.py``:
 
 - ``ar_estimator``: how rho is estimated from OLS residuals
-  (``'lag1_ratio'`` nistats, ``'yule_walker'`` nilearn >= 0.7);
+  (``'lag1_ratio'`` nistats, ``'yule_walker'`` nilearn >= 0.7,
+  ``'yule_walker_voxel'`` statsmodels ``GLSAR``);
 - ``ar_binning``: how rho is discretised before whitening
   (``'truncate'`` nistats and nilearn, ``'round'`` to the nearest bin,
   ``'none'`` statsmodels);
@@ -24,12 +25,13 @@ __all__ = [
     "WHITEN_SCAN0",
     "lag1_ratio",
     "yule_walker_ar1",
+    "yule_walker_voxel_ar1",
     "estimate_rho",
     "bin_rho",
     "ar1_whiten",
 ]
 
-AR_ESTIMATORS = ("lag1_ratio", "yule_walker")
+AR_ESTIMATORS = ("lag1_ratio", "yule_walker", "yule_walker_voxel")
 AR_BINNINGS = ("truncate", "round", "none")
 WHITEN_SCAN0 = ("keep", "drop", "prais_winsten")
 
@@ -75,12 +77,44 @@ def yule_walker_ar1(resid: np.ndarray) -> np.ndarray:
     return r1 / r0
 
 
+def yule_walker_voxel_ar1(resid: np.ndarray) -> np.ndarray:
+    r"""AR(1) Yule-Walker estimate with each voxel demeaned by its own mean (statsmodels).
+
+    With :math:`e_{t,v} = r_{t,v} - \bar r_v`, :math:`\bar r_v` the mean over scans of
+    voxel v,
+
+    .. math:: \hat\rho_v = \frac{n}{n-1}\,
+              \frac{\sum_{t=1}^{n-1} e_{t,v} e_{t-1,v}}{\sum_{t=0}^{n-1} e_{t,v}^2}
+
+    # statsmodels 0.14 regression/linear_model.py yule_walker(x, order=1,
+    # method='adjusted', demean=True), as GLSAR.iterative_fit calls it.
+    For OLS residuals of a design with a constant every :math:`\bar r_v` is 0 up to
+    rounding, so this equals :func:`yule_walker_ar1`.
+
+    Parameters
+    ----------
+    resid : ndarray, shape (n_scans,) or (n_scans, n_voxels)
+
+    Returns
+    -------
+    rho : float or ndarray of shape (n_voxels,)
+    """
+    resid = np.asarray(resid, dtype=np.float64)
+    return yule_walker_ar1(resid - resid.mean(axis=0))
+
+
 def estimate_rho(resid: np.ndarray, estimator: str = "lag1_ratio") -> np.ndarray:
-    """Dispatch to the AR(1) estimator named by a convention."""
+    """Dispatch to the AR(1) estimator named by a convention's ``ar_estimator``.
+
+    ``'lag1_ratio'``: :func:`lag1_ratio`; ``'yule_walker'``: :func:`yule_walker_ar1`;
+    ``'yule_walker_voxel'``: :func:`yule_walker_voxel_ar1`.
+    """
     if estimator == "lag1_ratio":
         return lag1_ratio(resid)
     if estimator == "yule_walker":
         return yule_walker_ar1(resid)
+    if estimator == "yule_walker_voxel":
+        return yule_walker_voxel_ar1(resid)
     raise InputError(
         f"ar_estimator: expected one of {AR_ESTIMATORS}, found {estimator!r}; "
         "pick a name from refglm.noise.AR_ESTIMATORS."
