@@ -207,7 +207,7 @@ def test_check_events_and_design_on_any_dataframe(events):
     )
     if design is not None:
         assert design.shape[0] == FRAME_TIMES.size
-        assert list(design.columns[-2:]) == ["drift_1", "constant"]
+        assert design.columns[-1] == "constant"
 
 
 @FUZZ
