@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -309,6 +310,7 @@ def _get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for the figure and trace JSON")
     p.add_argument("--data-dir", default=None, help="SPM auditory folder")
     p.add_argument("--convention", default="nistats", help="named convention (default: nistats)")
+    importlib.import_module("refglm.compare").add_parser(sub)
     for p in sub.choices.values():
         _add_debug(p)
     return parser
@@ -487,6 +489,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "fetch": _cmd_fetch,
     "explain-voxel": _cmd_explain_voxel,
+    "compare": lambda args: importlib.import_module("refglm.compare").run(args),
 }
 
 
@@ -524,10 +527,15 @@ def _run(argv, debug: bool) -> int:
         message = " ".join(str(exc).split())
         print(f"refglm: error: {message}", file=sys.stderr)
         return EXIT_INPUT
-    except _Terminated:
-        print("refglm: terminated (SIGTERM); the output folder was left as it was", file=sys.stderr)
-        return EXIT_SIGTERM
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc, _Terminated):
+            print(
+                "refglm: terminated (SIGTERM); the output folder was left as it was",
+                file=sys.stderr,
+            )
+            return EXIT_SIGTERM
         print("refglm: interrupted; the output folder was left as it was", file=sys.stderr)
         return EXIT_SIGINT
     except Exception as exc:  # noqa: BLE001 - the CLI turns every failure into an exit code

@@ -45,6 +45,8 @@ _BINOPS = {
     ast.Div: operator.truediv,
 }
 _UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+#: Longest contrast expression parsed (Python's parser recurses on long chains).
+MAX_EXPRESSION_LENGTH = 10_000
 
 
 def expression_to_contrast_vector(expression: str, design_columns) -> np.ndarray:
@@ -73,6 +75,12 @@ def expression_to_contrast_vector(expression: str, design_columns) -> np.ndarray
         vec = np.zeros(len(columns))
         vec[columns.index(expression.strip())] = 1.0
         return vec
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        raise InputError(
+            f"contrast {expression[:40]!r}...: expected an expression of at most "
+            f"{MAX_EXPRESSION_LENGTH} characters, found {len(expression)}; simplify it, or "
+            "pass a vector of weights."
+        )
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except (SyntaxError, ValueError) as exc:
@@ -80,6 +88,11 @@ def expression_to_contrast_vector(expression: str, design_columns) -> np.ndarray
             f"contrast {expression!r}: expected an arithmetic expression over the design "
             f"columns, found a syntax error ({exc.msg if hasattr(exc, 'msg') else exc}); "
             "write e.g. 'active - rest'."
+        ) from None
+    except (RecursionError, MemoryError):  # the parser's own limits on nesting
+        raise InputError(
+            f"contrast {expression[:40]!r}...: expected a simple expression, found one "
+            "nested too deeply for the parser; simplify it."
         ) from None
     identity = {name: np.eye(len(columns))[k] for k, name in enumerate(columns)}
 
@@ -89,7 +102,10 @@ def expression_to_contrast_vector(expression: str, design_columns) -> np.ndarray
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             if isinstance(node.value, bool):
                 raise _bad(node)
-            return float(node.value)
+            try:
+                return float(node.value)
+            except OverflowError:
+                raise _bad(node, "the number is too large for a float") from None
         if isinstance(node, ast.Name):
             if node.id not in identity:
                 raise InputError(
@@ -119,7 +135,8 @@ def expression_to_contrast_vector(expression: str, design_columns) -> np.ndarray
         )
 
     try:
-        value = ev(tree)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            value = ev(tree)
     except RecursionError:
         raise InputError(
             f"contrast {expression[:40]!r}...: expression nested too deeply; simplify it."
@@ -128,6 +145,11 @@ def expression_to_contrast_vector(expression: str, design_columns) -> np.ndarray
         raise InputError(
             f"contrast {expression!r}: expected an expression naming design columns, "
             "found a plain number; write e.g. 'active - rest'."
+        )
+    if not np.all(np.isfinite(value)):
+        raise InputError(
+            f"contrast {expression!r}: expected finite weights, found NaN or Inf (a number "
+            "too large or too small?); write e.g. 'active - rest'."
         )
     return np.asarray(value, dtype=np.float64)
 

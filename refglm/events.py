@@ -13,6 +13,7 @@ by both sources (nistats 0.0.1rc0 ``check_events`` actually reads
 
 from __future__ import annotations
 
+import decimal
 import numbers
 
 import numpy as np
@@ -30,12 +31,12 @@ def _is_nan(value: object) -> bool:
 def _is_number_like(value: object) -> bool:
     """Whether ``float(value)`` is a faithful reading of ``value``.
 
-    Real numbers (not bools) and text that parses as a number are; bools,
-    bytes, complex numbers, dates and anything else are not.
+    Real numbers (not bools, Decimals included) and text that parses as a
+    number are; bools, bytes, complex numbers, dates and anything else are not.
     """
     if isinstance(value, bool | np.bool_ | bytes | complex | np.complexfloating):
         return False
-    if isinstance(value, numbers.Real | str):
+    if isinstance(value, numbers.Real | decimal.Decimal | str):
         try:
             float(value)
         except (TypeError, ValueError, OverflowError):
@@ -52,13 +53,6 @@ def _numeric_column(events: pd.DataFrame, column: str) -> np.ndarray:
     bools, bytes, complex numbers and dates are refused.
     """
     series = events[column]
-    if isinstance(series, pd.DataFrame):
-        raise _input_error(
-            f"events['{column}']",
-            "one column of that name",
-            f"{series.shape[1]} columns named {column!r}",
-            "rename or drop the duplicated columns",
-        )
     kind = series.dtype.kind
     if kind in "iuf":
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -116,7 +110,15 @@ def check_events(events: pd.DataFrame) -> pd.DataFrame:
     ``modulation`` defaults to ``np.ones(n_events)``; ``trial_type`` documented to default
     to ``np.repeat('dummy', n_events)``); nilearn 0.14.1 ``check_events`` (also rejects
     NaN and non-castable onset/duration, defaults ``trial_type`` to ``'dummy'``).
-    refglm additionally rejects negative durations and NaN modulations or trial types.
+    refglm additionally rejects an empty table, duplicated columns, negative
+    durations, NaN modulations or trial types, and values that only look numeric
+    (bools, bytes, complex numbers, dates); numeric text such as ``'1.5'`` is read
+    as nilearn reads it.
+
+    Raises
+    ------
+    InputError
+        Naming the column, what was expected, what was found and the fix.
     """
     if not isinstance(events, pd.DataFrame):
         raise _input_error(
@@ -124,6 +126,15 @@ def check_events(events: pd.DataFrame) -> pd.DataFrame:
             "a pandas DataFrame with 'onset' and 'duration' columns",
             type(events).__name__,
             "load the events with pandas.read_csv(path, sep='\\t')",
+        )
+    model_columns = ("trial_type", "onset", "duration", "modulation")
+    repeated = [c for c in model_columns if list(events.columns).count(c) > 1]
+    if repeated:
+        raise _input_error(
+            "events",
+            "one column of each name",
+            f"the columns {repeated} more than once",
+            "rename or drop the duplicated columns",
         )
     for column in ("onset", "duration"):
         if column not in events.columns:

@@ -257,6 +257,12 @@ class FirstLevelModel:
                 f"noise_model: expected one of {NOISE_MODELS}, found {self.noise_model!r}; "
                 "use 'ar1' (the tutorial's) or 'ols'."
             )
+        n_jobs = self.n_jobs
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
+            raise InputError(
+                f"n_jobs: expected a whole number of workers other than 0 (-1: all CPUs), "
+                f"found {n_jobs!r}; pass e.g. n_jobs=1."
+            )
         if self.engine not in ENGINES:
             raise InputError(
                 f"engine: expected one of {ENGINES}, found {self.engine!r}; "
@@ -359,6 +365,15 @@ class FirstLevelModel:
                 stacklevel=2,
             )
 
+        # count the NaN/Inf voxels before any mask: compute_epi_mask sets them to 0
+        # (nilearn's ensure_finite), which would drop them silently
+        finite = np.isfinite(data).all(axis=3)
+        n_bad = int(finite.size - np.count_nonzero(finite))
+        if n_bad == finite.size:
+            raise InputError(
+                f"run: expected finite values, found NaN or Inf in all {n_bad} voxels; check "
+                "the functional images (a failed conversion?)."
+            )
         mean = mean_epi(data, conv.mask_mean_dtype)
         self.mean_img_data_ = mean.astype(np.float64)
         if mask is not None:
@@ -378,8 +393,6 @@ class FirstLevelModel:
                     f"{mask_data.shape}; resample the mask to the functional images."
                 )
             mask = mask_data > 0
-        finite = np.isfinite(data).all(axis=3)
-        n_bad = int((mask & ~finite).sum())
         if n_bad:
             warnings.warn(
                 f"run: {n_bad} voxels have NaN or Inf values; they are excluded from the mask.",

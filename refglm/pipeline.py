@@ -109,6 +109,7 @@ def map_threshold(
         fdr_formula=conv.fdr_formula,
         connectivity=conv.cluster_connectivity,
         keep_equal=conv.threshold_keep_equal,
+        split_signs=conv.threshold_split_signs,
     )
     return io.to_image(out, affine), float(thr)
 
@@ -135,7 +136,8 @@ def get_clusters_table(
         stat_threshold,
         cluster_threshold=cluster_threshold,
         min_distance=min_distance,
-        two_sided=_two_sided(two_sided, conv),
+        # nilearn's tables are one-sided by default although its thresholds are not
+        two_sided=conv.cluster_table_two_sided if two_sided is None else bool(two_sided),
         connectivity=conv.cluster_connectivity,
     )
 
@@ -491,7 +493,9 @@ def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
         "t",
         maps,
         results.clusters,
-        _table_params(thr["fdr_cluster10"], "fdr", 0.05, conv.two_sided, **TUTORIAL_TABLE),
+        _table_params(
+            thr["fdr_cluster10"], "fdr", 0.05, conv.cluster_table_two_sided, **TUTORIAL_TABLE
+        ),
     )
     key, fig_key, title = TUTORIAL_F_MAP
     f_table = get_clusters_table(
@@ -506,7 +510,7 @@ def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
         "F",
         [ThresholdedMap(fig_key, title, float(thr[key]), results.maps_thresholded[key])],
         f_table,
-        _table_params(thr[key], "fdr", 0.05, conv.two_sided, **TUTORIAL_TABLE),
+        _table_params(thr[key], "fdr", 0.05, conv.cluster_table_two_sided, **TUTORIAL_TABLE),
     )
     return [t_summary, f_summary]
 
@@ -807,7 +811,7 @@ def run_fit(
                     thr,
                     height_control,
                     None if height_control is None else alpha,
-                    conv.two_sided,
+                    conv.cluster_table_two_sided,
                     cluster_threshold=table_cluster_threshold,
                     min_distance=min_distance,
                 ),

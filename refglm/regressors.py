@@ -43,6 +43,7 @@ from refglm._checks import (
     _check_all_finite,
     _check_durations,
     _check_frame_times,
+    _fmt,
     _input_error,
     _resolve_convention,
 )
@@ -124,8 +125,8 @@ def _check_exp_condition(exp_condition: object, frame_times: np.ndarray, con_id:
     if np.all(onsets > frame_times.max()):
         raise _input_error(
             f"{field} onsets",
-            f"at least one onset at or before the last frame time {frame_times.max()!r} s",
-            f"all onsets after the run's end (earliest {onsets.min()!r} s)",
+            f"at least one onset at or before the last frame time {_fmt(frame_times.max())} s",
+            f"all onsets after the run's end (earliest {_fmt(onsets.min())} s)",
             "use onsets relative to this run's start, or drop the condition from this run",
         )
     return onsets, durations, values

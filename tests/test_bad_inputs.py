@@ -353,6 +353,13 @@ def test_events_values_that_only_look_numeric(values, found):
     assert_words(str(excinfo.value), "events['onset']", "expected numeric values", found)
 
 
+def test_events_with_a_repeated_column():
+    events = pd.DataFrame([[0.0, 10.0, 20.0]], columns=["onset", "duration", "onset"])
+    with pytest.raises(InputError) as excinfo:
+        check_events(events)
+    assert_words(str(excinfo.value), "events", "expected one column of each name", "['onset']")
+
+
 def test_onsets_entirely_after_the_run():
     data, affine, events = synthetic_run()
     late = pd.concat(
@@ -640,11 +647,6 @@ def test_nan_and_inf_voxels_are_excluded_with_a_warning(tmp_path):
     assert np.all(np.isfinite(model.contrast_result("active - rest").z_score))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the NaN/Inf-count patch in model.py (count the non-finite voxels of the "
-    "whole run, not only those the EPI mask kept: compute_epi_mask zeroes them silently)",
-)
 def test_nan_and_inf_voxels_warn_with_the_epi_mask():
     data, affine, events, n_bad = _with_bad_voxels()
     with pytest.warns(UserWarning, match=f"run: {n_bad} voxels have NaN or Inf values"):

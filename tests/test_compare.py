@@ -351,3 +351,14 @@ def test_explain_names_a_single_flipped_choice(synthetic_run, tmp_path):
         mask_img=synthetic_run / "mask.nii.gz",
     )
     assert result["best"]["name"] == flipped.name
+
+
+def test_refglm_cli_dispatches_compare(tmp_path):
+    from refglm.cli import main as refglm_main
+
+    _save(tmp_path / "a", _z_map())
+    _save(tmp_path / "b", _z_map() * (1 + 1e-5))
+    a, b, o = (str(tmp_path / n) for n in ("a", "b", "o"))
+    assert refglm_main(["compare", a, a, "--out", o]) == EXIT_WITHIN
+    assert refglm_main(["compare", a, b, "--out", o]) == EXIT_BEYOND
+    assert refglm_main(["compare", str(tmp_path / "nope"), b]) == EXIT_INPUT
