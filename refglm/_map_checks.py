@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -58,8 +59,23 @@ def _check_real(name: str, value, *, allow_none: bool = False, minimum=None):
     return value
 
 
-def _check_stat(stat, name: str = "stat") -> np.ndarray:
-    """Return a float64 copy of a 3-D, finite statistical map."""
+def _check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of the strings ``choices``, or raise InputError."""
+    if not isinstance(value, str) or value not in choices:
+        raise InputError(
+            f"{name}: expected one of {list(choices)}, found {value!r}; pass e.g. {choices[0]!r}."
+        )
+    return value
+
+
+def _check_stat(stat, name: str = "stat", nonfinite: str = "raise") -> np.ndarray:
+    """Return a float64 copy of a 3-D statistical map.
+
+    ``nonfinite='raise'`` refuses NaN and infinite voxels; ``nonfinite='zero'``
+    sets them to 0 with a ``UserWarning``, as nilearn 0.14.1 does when it loads
+    an image with ``safe_get_data(img, ensure_finite=True)``
+    (``nilearn/_utils/niimg.py`` lines 83-98, ``ensure_finite_data``).
+    """
     arr = np.asarray(stat)
     if arr.ndim != 3:
         raise InputError(
@@ -72,8 +88,17 @@ def _check_stat(stat, name: str = "stat") -> np.ndarray:
         )
     # An explicit copy: nothing below may write into the caller's array.
     out = np.array(arr, dtype=np.float64, copy=True)
-    n_bad = int(np.count_nonzero(~np.isfinite(out)))
-    if n_bad:
+    bad = ~np.isfinite(out)
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad and nonfinite == "zero":
+        warnings.warn(
+            f"{name}: {n_bad} NaN or infinite voxel(s) replaced with zeros (nilearn's "
+            "ensure_finite rule).",
+            UserWarning,
+            stacklevel=3,
+        )
+        out[bad] = 0.0
+    elif n_bad:
         raise InputError(
             f"{name}: expected finite values, found {n_bad} NaN or infinite voxel(s); "
             "set them to 0 first, e.g. np.nan_to_num(stat, nan=0.0, posinf=0.0, "

@@ -9,17 +9,31 @@ lines 18-91 (``_local_max``, ``_identify_subpeaks``, ``_sort_subpeaks``,
 source, stated where they are made: ties between equal peak values are broken
 in label order (a stable sort), and an array with no strict local maximum (a
 constant map) is reported at its centre of mass.
+
+``rules='nilearn'`` replicates nilearn 0.14.1
+``nilearn/reporting/get_clusters_table.py`` lines 31-216 instead. Two steps
+differ, each in its own helper: the identification of the maxima
+(:func:`_identify_subpeaks_nilearn`: zero voxels are never maxima, a
+(near-)constant array keeps its plateaus, a centre of mass off its plateau
+moves to the nearest plateau voxel) and the tie order of the sort (numpy's
+default ``argsort``, as nilearn). Paring by distance is shared.
 :func:`refglm.clusters.get_clusters_table` runs this search on each cluster.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import ndimage
 
-from refglm._map_checks import _check_affine, _check_real, _check_stat
+from refglm._map_checks import _check_affine, _check_choice, _check_real, _check_stat
+from refglm.exceptions import InputError
 
-__all__ = ["local_maxima"]
+__all__ = ["PEAK_RULES", "local_maxima"]
+
+#: Accepted values of ``rules``: whose peak search to replicate.
+PEAK_RULES = ("nistats", "nilearn")
 
 
 def _center_of_mass(data, labeled, index, offset) -> np.ndarray:
@@ -68,17 +82,81 @@ def _identify_subpeaks(data: np.ndarray, offset=(0, 0, 0)) -> tuple[np.ndarray, 
     return ijk, vals
 
 
+def _cluster_nearest_neighbor(ijk, labels_index, labeled) -> np.ndarray:
+    # nilearn 0.14.1 get_clusters_table.py lines 129-153, verbatim: for each query point,
+    # the voxel of its plateau (C-order scan of labeled.nonzero()) nearest in index
+    # space, the first one on ties (np.argmin).
+    labels = labeled[labeled > 0]
+    clusters_ijk = np.array(labeled.nonzero()).T
+    nbrs = np.zeros_like(ijk)
+    for ii, (lab, point) in enumerate(zip(labels_index, ijk, strict=True)):
+        lab_ijk = clusters_ijk[labels == lab]
+        dist = np.linalg.norm(lab_ijk - point, axis=1)
+        nbrs[ii] = lab_ijk[np.argmin(dist)]
+    return nbrs
+
+
+def _identify_subpeaks_nilearn(data: np.ndarray, offset=(0, 0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    # nilearn 0.14.1 get_clusters_table.py lines 63-126, _identify_subpeaks. Three
+    # departures from the nistats helper above (2 and 3: nilearn PR #3292, 0.9.2; the
+    # off-plateau warning: PR #2653):
+    # 1. line 87, ``maxima[data == 0] = 0``: a zero voxel is never a maximum;
+    # 2. lines 90-96: the "diff > 0" test (a constant 3x3x3 neighbourhood is no
+    #    maximum) is skipped when np.isclose(max, min) over the non-zero voxels, so a
+    #    (near-)constant cluster keeps its plateaus instead of its border voxels;
+    # 3. lines 102-125: a centre of mass that rounds to a voxel off its own plateau
+    #    (a ring, an L) is replaced by the nearest voxel of that plateau, with a warning.
+    # ``offset`` as in _identify_subpeaks. On a crop grown by one voxel around a
+    # cluster the result equals the full-array search: the ring voxels are zero (never
+    # maxima), the plateau labels keep their C-order numbering, the centres of mass
+    # are bit-identical (_center_of_mass) and the nearest-neighbour distances are the
+    # same integer differences, scanned in the same order.
+    data_max = ndimage.maximum_filter(data, 3)
+    maxima = data == data_max
+    zero_mask = data == 0
+    maxima[zero_mask] = False
+    nonzero = data[~zero_mask]
+    if not np.isclose(nonzero.max(), nonzero.min()):
+        data_min = ndimage.minimum_filter(data, 3)
+        diff = (data_max - data_min) > 0
+        maxima[~diff] = False
+
+    labeled, n_subpeaks = ndimage.label(maxima)
+    labels_index = np.arange(1, n_subpeaks + 1)
+    ijk = _center_of_mass(data, labeled, labels_index, offset)
+    ijk = np.round(ijk).astype(int)
+    local = ijk - np.asarray(offset, dtype=int)
+    outside = labeled[local[:, 0], local[:, 1], local[:, 2]] != labels_index
+    if np.any(outside):
+        warnings.warn(
+            "A plateau of local maxima has its centre of mass outside itself; reporting "
+            "the nearest voxel of the plateau instead (nilearn 0.14.1 rule).",
+            UserWarning,
+            stacklevel=4,
+        )
+        local[outside] = _cluster_nearest_neighbor(local[outside], labels_index[outside], labeled)
+        ijk = local + np.asarray(offset, dtype=int)
+    vals = data[local[:, 0], local[:, 1], local[:, 2]]
+    return ijk, vals
+
+
 def _voxel_to_world_nibabel(affine: np.ndarray, ijk: np.ndarray) -> np.ndarray:
     # nibabel.affines.apply_affine: pts @ rzs.T + trans (the order nistats line 70 used).
     return np.dot(ijk, affine[:3, :3].T) + affine[:3, 3][None, :]
 
 
-def _sort_subpeaks(ijk, vals, affine):
+def _sort_subpeaks(ijk, vals, affine, rules: str = "nistats"):
     # nistats lines 65-71: order = (-vals).argsort(); xyz = apply_affine(affine, ijk).
-    # A stable sort: nistats' default quicksort leaves ties to the numpy build; here
-    # equal values keep their label order, which is what numpy 1.x's introsort gave
-    # short arrays (insertion sort below SMALL_QUICKSORT = 16 elements).
-    order = np.argsort(-vals, kind="stable")
+    # rules='nistats', a stable sort: nistats' default quicksort leaves ties to the numpy
+    # build; here equal values keep their label order, which is what numpy 1.x's
+    # introsort gave short arrays (insertion sort below SMALL_QUICKSORT = 16 elements).
+    # rules='nilearn': nilearn 0.14.1 line 178 makes the same default-kind call, and
+    # the reference makes it too, so that ties come out in nilearn's order on the same
+    # numpy build (numpy 2 on AVX-512 sorts even short arrays unstably).
+    if rules == "nilearn":
+        order = (-vals).argsort()
+    else:
+        order = np.argsort(-vals, kind="stable")
     vals = vals[order]
     ijk = ijk[order, :]
     xyz = _voxel_to_world_nibabel(affine, ijk)
@@ -102,16 +180,28 @@ def _pare_subpeaks(xyz, ijk, vals, min_distance):
     return ijk[keep_idx, :], vals[keep_idx]
 
 
-def _local_max(data: np.ndarray, affine: np.ndarray, min_distance: float, offset=(0, 0, 0)):
-    # nistats _local_max (lines 18-84 with its helpers): identify, sort, pare.
-    # ``data`` is a checked float64 array, or a crop of one starting at voxel
-    # ``offset`` (see _identify_subpeaks); the returned ijk are full-array indices.
-    ijk, vals = _identify_subpeaks(data, offset)
-    xyz, ijk, vals = _sort_subpeaks(ijk, vals, affine)
+def _local_max(
+    data: np.ndarray,
+    affine: np.ndarray,
+    min_distance: float,
+    offset=(0, 0, 0),
+    rules: str = "nistats",
+):
+    # nistats _local_max (lines 18-84 with its helpers), nilearn 0.14.1 _local_max
+    # (lines 31-59): identify, sort, pare. ``data`` is a checked float64 array, or a
+    # crop of one starting at voxel ``offset`` (see _identify_subpeaks); the returned
+    # ijk are full-array indices.
+    if rules == "nilearn":
+        ijk, vals = _identify_subpeaks_nilearn(data, offset)
+    else:
+        ijk, vals = _identify_subpeaks(data, offset)
+    xyz, ijk, vals = _sort_subpeaks(ijk, vals, affine, rules)
     return _pare_subpeaks(xyz, ijk, vals, min_distance)
 
 
-def local_maxima(data, affine, min_distance: float = 8.0) -> tuple[np.ndarray, np.ndarray]:
+def local_maxima(
+    data, affine, min_distance: float = 8.0, rules: str = "nistats"
+) -> tuple[np.ndarray, np.ndarray]:
     """Local maxima of a 3-D array, strongest first, pared by distance in mm.
 
     1. A voxel is a local maximum when it equals the maximum of its 3x3x3
@@ -132,6 +222,16 @@ def local_maxima(data, affine, min_distance: float = 8.0) -> tuple[np.ndarray, n
         Voxel-to-world (mm) matrix.
     min_distance : float, default 8.0
         Minimum distance in mm; a later peak at exactly ``min_distance`` is dropped.
+    rules : {'nistats', 'nilearn'}, default 'nistats'
+        ``'nilearn'`` replaces rules 1-2 by nilearn 0.14.1's: zero voxels are
+        never maxima; when the non-zero voxels are all ``np.isclose`` to each
+        other the ``max - min > 0`` test is dropped; a plateau whose rounded
+        centre lies off the plateau is reported at the plateau voxel nearest
+        to it (in index space, first in C order on ties), with a warning.
+        Equal values are then ordered by numpy's default ``argsort``, as in
+        nilearn. ``data`` must have a non-zero voxel (nilearn fails otherwise);
+        when no voxel is a maximum (possible only with negative values) the
+        result is empty, where nilearn raises an IndexError.
 
     Returns
     -------
@@ -149,9 +249,17 @@ def local_maxima(data, affine, min_distance: float = 8.0) -> tuple[np.ndarray, n
     than ``min_distance``.
     Departures: equal values keep label order (stable sort), and an array
     with no strict local maximum (constant) is reported at its centre, where
-    nistats raises.
+    nistats raises. ``rules='nilearn'``: nilearn 0.14.1
+    reporting/get_clusters_table.py lines 31-216 (``_local_max`` and helpers),
+    with no departure on finite data.
     """
+    rules = _check_choice("rules", rules, PEAK_RULES)
     arr = _check_stat(data, name="data")
     aff = _check_affine(affine)
     min_distance = _check_real("min_distance", min_distance, minimum=0.0)
-    return _local_max(arr, aff, min_distance)
+    if rules == "nilearn" and not arr.any():
+        raise InputError(
+            "data: expected a non-zero voxel under rules='nilearn' (nilearn 0.14.1 takes "
+            "the max of the non-zero voxels and fails on an all-zero array); found none."
+        )
+    return _local_max(arr, aff, min_distance, rules=rules)

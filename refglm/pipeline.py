@@ -139,6 +139,7 @@ def get_clusters_table(
         # nilearn's tables are one-sided by default although its thresholds are not
         two_sided=conv.cluster_table_two_sided if two_sided is None else bool(two_sided),
         connectivity=conv.cluster_connectivity,
+        rules=conv.cluster_table_rules,
     )
 
 

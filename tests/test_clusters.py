@@ -3,7 +3,8 @@
 The oracle for the nistats rules is ``_nistats_table`` below: a transcription of
 nistats 0.0.1rc0 reporting/_get_clusters_table.py (lines 18-194) to arrays,
 full-array search and double paring loop included. The oracle for the
-two-sided variant is the installed nilearn 0.14.1 (tests marked ``peers``).
+two-sided variant is the installed nilearn 0.14.1 (tests marked ``peers``);
+``rules='nilearn'`` is tested against it in test_clusters_nilearn.py.
 """
 
 from __future__ import annotations
@@ -443,6 +444,7 @@ def test_two_sided_appends_negative_clusters_numbered_after_the_rows():
         ({"min_distance": -2.0}, r"min_distance: expected a number >= 0.0, found -2.0"),
         ({"connectivity": 9}, r"connectivity: expected one of \[6, 18, 26\] .* found 9"),
         ({"two_sided": "yes"}, r"two_sided: expected True or False, found str 'yes'"),
+        ({"rules": "spm"}, r"rules: expected one of \['nistats', 'nilearn'\], found 'spm'"),
     ],
 )
 def test_bad_arguments_raise_input_error_naming_them(kwargs, message):

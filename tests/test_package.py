@@ -28,6 +28,8 @@ NUMERICS = [
     "voxel_thresholds",
     "clusters",
     "peaks",
+    "labelling",
+    "clusters_nilearn",
     "_map_checks",
     "conventions",
 ]
