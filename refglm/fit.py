@@ -39,6 +39,7 @@ __all__ = [
     "PraisWinstenGLSAR",
     "glsar_class",
     "run_glm",
+    "check_glm_arguments",
     "NOISE_MODELS",
 ]
 
@@ -208,6 +209,33 @@ def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
     return out
 
 
+def check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0):
+    """Validate the arguments shared by both engines; return ``Y`` and float64 ``X``."""
+    Y = np.asarray(Y)
+    X = np.asarray(X, dtype=np.float64)
+    if noise_model not in NOISE_MODELS:
+        raise InputError(
+            f"noise_model: expected one of {NOISE_MODELS}, found {noise_model!r}; "
+            "use 'ar1' (the tutorial's) or 'ols'."
+        )
+    if ar_fit not in AR_FITS:
+        raise InputError(
+            f"ar_fit: expected one of {AR_FITS}, found {ar_fit!r}; 'fixed' whitens with the "
+            "binned OLS-residual rho (nistats), 'iterative' runs GLSAR.iterative_fit."
+        )
+    if whiten_scan0 not in _GLSAR_CLASSES:
+        raise InputError(
+            f"whiten_scan0: expected one of {tuple(_GLSAR_CLASSES)}, found {whiten_scan0!r}; "
+            "pick a name from refglm.noise.WHITEN_SCAN0."
+        )
+    if Y.ndim != 2 or X.ndim != 2 or Y.shape[0] != X.shape[0]:
+        raise InputError(
+            f"Y, X: expected Y (n_scans, n_voxels) and X (n_scans, n_regressors) with the same "
+            f"n_scans, found Y {Y.shape} and X {X.shape}; build the design from this run's scans."
+        )
+    return Y, X
+
+
 def run_glm(
     Y: np.ndarray,
     X: np.ndarray,
@@ -259,18 +287,7 @@ def run_glm(
     -------
     GLMFit
     """
-    Y = np.asarray(Y)
-    X = np.asarray(X, dtype=np.float64)
-    if noise_model not in NOISE_MODELS:
-        raise InputError(
-            f"noise_model: expected one of {NOISE_MODELS}, found {noise_model!r}; "
-            "use 'ar1' (the tutorial's) or 'ols'."
-        )
-    if Y.ndim != 2 or X.ndim != 2 or Y.shape[0] != X.shape[0]:
-        raise InputError(
-            f"Y, X: expected Y (n_scans, n_voxels) and X (n_scans, n_regressors) with the same "
-            f"n_scans, found Y {Y.shape} and X {X.shape}; build the design from this run's scans."
-        )
+    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0)
     n, v = Y.shape
     p = X.shape[1]
     slices = _chunks(v, max(1, int(chunk_size)))
@@ -281,11 +298,6 @@ def run_glm(
     def x_of(sl):
         return X
 
-    if ar_fit not in AR_FITS:
-        raise InputError(
-            f"ar_fit: expected one of {AR_FITS}, found {ar_fit!r}; 'fixed' whitens with the "
-            "binned OLS-residual rho, 'iterative' runs GLSAR.iterative_fit."
-        )
     if noise_model == "ar1" and ar_fit == "iterative":
         parts = _map_chunks(
             _iterative_chunk, slices, n_jobs, backend, progress, y_of, x_of, lambda sl: ar_maxiter

@@ -36,9 +36,8 @@ try:
 except ImportError:  # not a dependency of refglm; scikit-learn (nilearn) brings it
     threadpool_limits = None
 
-from refglm.exceptions import InputError
-from refglm.fit import NOISE_MODELS, GLMFit
-from refglm.noise import WHITEN_SCAN0, ar1_whiten, bin_rho, estimate_rho, yule_walker_voxel_ar1
+from refglm.fit import GLMFit, check_glm_arguments
+from refglm.noise import ar1_whiten, bin_rho, estimate_rho, yule_walker_voxel_ar1
 
 __all__ = ["run_glm_vectorized", "AR_FITS", "ITERATIVE_RTOL"]
 
@@ -341,28 +340,7 @@ def run_glm_vectorized(
     GLMFit
     """
     del backend  # the signature of fit.run_glm
-    Y = np.asarray(Y)
-    X = np.asarray(X, dtype=np.float64)
-    if noise_model not in NOISE_MODELS:
-        raise InputError(
-            f"noise_model: expected one of {NOISE_MODELS}, found {noise_model!r}; "
-            "use 'ar1' (the tutorial's) or 'ols'."
-        )
-    if ar_fit not in AR_FITS:
-        raise InputError(
-            f"ar_fit: expected one of {AR_FITS}, found {ar_fit!r}; use 'fixed' (nistats) "
-            "or 'iterative' (statsmodels GLSAR.iterative_fit)."
-        )
-    if whiten_scan0 not in WHITEN_SCAN0:
-        raise InputError(
-            f"whiten_scan0: expected one of {WHITEN_SCAN0}, found {whiten_scan0!r}; "
-            "pick a name from refglm.noise.WHITEN_SCAN0."
-        )
-    if Y.ndim != 2 or X.ndim != 2 or Y.shape[0] != X.shape[0]:
-        raise InputError(
-            f"Y, X: expected Y (n_scans, n_voxels) and X (n_scans, n_regressors) with the same "
-            f"n_scans, found Y {Y.shape} and X {X.shape}; build the design from this run's scans."
-        )
+    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0)
     v = Y.shape[1]
     chunk_size = max(1, int(chunk_size))
     with _blas_threads(n_jobs):
