@@ -36,12 +36,11 @@ try:
 except ImportError:  # not a dependency of refglm; scikit-learn (nilearn) brings it
     threadpool_limits = None
 
-from refglm.fit import GLMFit, check_glm_arguments
+from refglm.fit import AR_FITS, GLMFit, check_glm_arguments
 from refglm.noise import ar1_whiten, bin_rho, estimate_rho, yule_walker_voxel_ar1
 
 __all__ = ["run_glm_vectorized", "AR_FITS", "ITERATIVE_RTOL"]
 
-AR_FITS = ("fixed", "iterative")
 
 # statsmodels linear_model.py GLSAR.iterative_fit(maxiter=3, rtol=1e-4): fit.run_glm
 # calls it with the default rtol.
