@@ -141,7 +141,7 @@ def _close(bars):
     bars.clear()
 
 
-def _add_common(p, *, data_dir=True):
+def _add_common(p, *, data_dir=True, scheduler=True):
     if data_dir:
         p.add_argument(
             "--data-dir",
@@ -157,6 +157,42 @@ def _add_common(p, *, data_dir=True):
         default=1,
         help="joblib workers (default: 1; -1: all CPUs)",
     )
+    if not scheduler:
+        return
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the statsmodels engine's voxel chunks on this Dask scheduler "
+        "(e.g. tcp://127.0.0.1:8786) through joblib's Dask backend; needs refglm[dask]",
+    )
+
+
+@contextlib.contextmanager
+def _dask_backend(args):
+    """Connect to ``--scheduler`` and yield the joblib backend name (or None)."""
+    address = getattr(args, "scheduler", None)
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError(
+            "--scheduler: expected the Dask extra, found no 'distributed' package; "
+            "install it with pip install 'refglm[dask]'."
+        ) from None
+    try:
+        client = Client(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(
+            f"--scheduler {address}: expected a reachable Dask scheduler, found "
+            f"{exc.__class__.__name__}: {exc}; start one (dask scheduler) or drop --scheduler."
+        ) from None
+    with client:
+        if args.n_jobs == 1:
+            args.n_jobs = -1  # every worker of the cluster
+        yield "dask"
 
 
 def _add_debug(p):
@@ -289,7 +325,7 @@ def _get_parser() -> argparse.ArgumentParser:
         help="rerun the tutorial and compare every number with its golden value",
         epilog=_EXAMPLES["validate"],
     )
-    _add_common(p)
+    _add_common(p, scheduler=False)
 
     p = sub.add_parser(
         "fetch", help="download (if needed) and verify a dataset", epilog=_EXAMPLES["fetch"]
@@ -322,13 +358,14 @@ def _cmd_tutorial(args) -> int:
 
     make_bar, bars = _progress_factory()
     update = make_bar(None, "fit")
-    with io.staged_output_dir(args.out) as stage:
+    with io.staged_output_dir(args.out) as stage, _dask_backend(args) as backend:
         results = run_tutorial(
             data_dir=args.data_dir,
             n_jobs=args.n_jobs,
             engine=args.engine,
             convention=args.convention,
             progress=update,
+            backend=backend,
         )
         _close(bars)
         written = write_tutorial(results, stage, figures=True, report=True)
@@ -391,7 +428,7 @@ def _cmd_fit(args) -> int:
             )
         contrasts[name] = definition
     make_bar, bars = _progress_factory()
-    with io.staged_output_dir(args.out) as stage:
+    with io.staged_output_dir(args.out) as stage, _dask_backend(args) as backend:
         results = run_fit(
             func,
             events,
@@ -413,6 +450,7 @@ def _cmd_fit(args) -> int:
             table_cluster_threshold=args.table_cluster_threshold,
             min_distance=args.min_distance,
             progress=make_bar(None, "fit"),
+            backend=backend,
         )
         _close(bars)
         written = write_fit(results, stage, figures=not args.no_report, report=not args.no_report)

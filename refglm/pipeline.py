@@ -266,7 +266,12 @@ TUTORIAL_PARAMETERS = dict(
 
 
 def run_tutorial(
-    data_dir=None, n_jobs=1, engine="statsmodels", convention="nistats", progress=None
+    data_dir=None,
+    n_jobs=1,
+    engine="statsmodels",
+    convention="nistats",
+    progress=None,
+    backend=None,
 ) -> TutorialResults:
     """Run the nistats SPM auditory tutorial end to end.
 
@@ -289,6 +294,7 @@ def run_tutorial(
         engine=engine,
         convention=convention,
         progress=progress,
+        backend=backend,
     )
     t0 = time.perf_counter()
     model.fit(data.func, data.events)
@@ -679,6 +685,7 @@ def run_fit(
     table_cluster_threshold=20,
     min_distance=8.0,
     progress=None,
+    backend=None,
 ) -> FitResults:
     """Fit one run and summarise each contrast: thresholded map and cluster table.
 
@@ -741,6 +748,7 @@ def run_fit(
         convention=convention,
         engine=engine,
         progress=progress,
+        backend=backend,
     )
     model._check_params()
     check_onsets_in_run(events, np.arange(n_scans) * float(t_r), source=events_source)

@@ -153,3 +153,37 @@ def test_real_data_in_a_box_is_identical_across_jobs_and_chunks(tmp_path, monkey
     _assert_same_bytes(runs["a"], runs["c"])
     z = io.image_data(tmp_path / "a" / "contrast-activeMinusRest_stat-z_statmap.nii.gz")[0]
     assert z[51, 29, 36] == pytest.approx(9.811979, abs=1e-6)  # the tutorial's peak z
+
+
+@pytest.mark.slow
+def test_scheduler_flag_runs_on_a_local_dask_cluster_with_identical_bytes(
+    run_files, tmp_path, monkeypatch
+):
+    """``refglm fit --scheduler ADDRESS``: the voxel chunks run on Dask workers, same bytes."""
+    from distributed import Client, LocalCluster, get_task_stream
+
+    reference = _fit(run_files, tmp_path / "ref", monkeypatch, chunk_size=16)
+    # in-process workers on inproc:// (no network); the CLI connects by address
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+        get_task_stream(client) as tasks,
+    ):
+        out = tmp_path / "dask"
+        args = fit_args(run_files, out, extra=["--scheduler", cluster.scheduler_address])
+        args += ["--contrast", "effectsOfInterest=active; rest"]
+        code, _, err = run_cli(args)
+    assert code == cli.EXIT_OK, err
+    assert len(tasks.data) > 0, "no voxel chunk ran on the Dask workers"
+    # chunk_size only changes the partition, never the bytes (test above)
+    _assert_same_bytes(reference, _files(out))
+
+
+def test_scheduler_flag_unreachable_is_exit_2(run_files, tmp_path):
+    args = fit_args(run_files, tmp_path / "out", extra=["--scheduler", "tcp://127.0.0.1:9"])
+    code, _, err = run_cli(args)
+    assert code == cli.EXIT_INPUT
+    assert "--scheduler tcp://127.0.0.1:9" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
