@@ -32,6 +32,7 @@ NUMERICS = [
     "clusters_nilearn",
     "_map_checks",
     "conventions",
+    "agreement",
 ]
 
 
