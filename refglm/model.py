@@ -15,15 +15,18 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 
 from refglm import io
 from refglm.contrasts import ContrastResult, as_contrast_matrix, compute_contrast, is_estimable
 from refglm.conventions import get_convention
-from refglm.design import make_first_level_design_matrix
 from refglm.exceptions import InputError, NotEstimableError
 from refglm.fit import NOISE_MODELS, GLMFit, run_glm
 from refglm.masking import compute_epi_mask, mean_epi
+from refglm.run_design import run_design
+from refglm.run_dtypes import CONCAT_DTYPE as CONCAT_DTYPE  # importable from here
+from refglm.run_dtypes import INPUT_DTYPES, run_dtype
+from refglm.run_dtypes import _stored_dtype as _stored_dtype  # importable from here
+from refglm.scaling import SCALING_DTYPES, STANDARDIZE_RULES, mean_scaling, signal_dtype
 
 __all__ = [
     "FirstLevelModel",
@@ -39,108 +42,6 @@ __all__ = [
 
 OUTPUT_TYPES = ("z_score", "stat", "p_value", "effect_size", "effect_variance")
 ENGINES = ("statsmodels", "vectorized")
-INPUT_DTYPES = ("native", "float32", "float64")
-SCALING_DTYPES = ("input", "float64")
-STANDARDIZE_RULES = ("without_scaling", "never")
-
-# nilearn image/image.py concat_imgs(niimgs, dtype=np.float32, ...)
-CONCAT_DTYPE = np.dtype(np.float32)
-
-
-def _stored_dtype(img) -> np.dtype:
-    """The dtype nibabel gives for an image's data (``np.asanyarray(img.dataobj)``).
-
-    Read from a one-voxel slice, which goes through the same scaling path as
-    the whole array. # nilearn _utils/niimg.py _get_data: np.asanyarray(img._dataobj)
-    """
-    loaded = io._load(img)
-    corner = (slice(0, 1),) * len(loaded.shape)
-    return np.asanyarray(loaded.dataobj[corner]).dtype
-
-
-def run_dtype(run_imgs, input_dtype: str = "native") -> np.dtype:
-    """The dtype in which a run's 4-D array is held, by the convention's ``input_dtype``.
-
-    - ``'native'``: a list of 3-D volumes is stacked as float32, the default of
-      ``nilearn.image.concat_imgs`` (nistats and nilearn 0.14.1 take a list as
-      several runs, so one run of 3-D volumes must be stacked first, as the
-      tutorial did); one 4-D image keeps its stored dtype (``check_niimg`` with
-      ``dtype=None``);
-    - ``'float32'``, ``'float64'``: that dtype, whatever the input.
-
-    Raises
-    ------
-    InputError
-        For an unknown ``input_dtype``.
-    """
-    if input_dtype == "float32":
-        return np.dtype(np.float32)
-    if input_dtype == "float64":
-        return np.dtype(np.float64)
-    if input_dtype != "native":
-        raise InputError(
-            f"input_dtype: expected one of {INPUT_DTYPES}, found {input_dtype!r}; pick a "
-            "value from refglm.model.INPUT_DTYPES."
-        )
-    if isinstance(run_imgs, list | tuple):
-        if len(run_imgs) != 1:
-            return CONCAT_DTYPE
-        run_imgs = run_imgs[0]
-    return _stored_dtype(run_imgs)
-
-
-def signal_dtype(dtype) -> np.dtype:
-    """The dtype of masked signals held in ``dtype``: floats kept, integers made float.
-
-    # nilearn 0.14.1 signal.py _ensure_float: 8-byte integers -> float64, others -> float32
-    """
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return dtype
-    return np.dtype(np.float64) if dtype.itemsize == 8 else np.dtype(np.float32)
-
-
-def mean_scaling(Y: np.ndarray, axis=0, dtype: str = "input") -> tuple[np.ndarray, np.ndarray]:
-    r"""Percent signal change around the mean.
-
-    .. math:: Y \leftarrow 100\,\left(\frac{Y}{\max(\bar Y, 1)} - 1\right)
-
-    # nistats first_level_model.py mean_scaling; nilearn 0.14.1
-    # glm/first_level/first_level.py mean_scaling (the same code).
-
-    Parameters
-    ----------
-    Y : ndarray, shape (n_scans, n_voxels)
-    axis : int or tuple
-        0: each voxel's mean over time (the default of both).
-    dtype : {'input', 'float64'}
-        The convention's ``scaling_dtype``: ``'input'`` computes every step in
-        Y's dtype (float32 for the tutorial, which its numbers depend on);
-        ``'float64'`` converts Y to float64 first.
-
-    Returns
-    -------
-    Y_scaled : ndarray
-    mean : ndarray
-    """
-    if dtype not in SCALING_DTYPES:
-        raise InputError(
-            f"scaling_dtype: expected one of {SCALING_DTYPES}, found {dtype!r}; pick a "
-            "value from refglm.model.SCALING_DTYPES."
-        )
-    if dtype == "float64":
-        Y = np.asarray(Y, dtype=np.float64)
-    # keepdims: axis=1 (each scan's mean over voxels) broadcasts too; nistats and
-    # nilearn divide by the reduced array and fail on it unless Y is square.
-    mean = Y.mean(axis=axis, keepdims=True)
-    if (mean == 0).any():
-        warnings.warn(
-            "signal_scaling: mean values of 0 observed (centred data?); scaling divides by "
-            "max(mean, 1) there, as nistats did.",
-            stacklevel=2,
-        )
-    mean = np.maximum(mean, 1)
-    return 100 * (Y / mean - 1), np.squeeze(mean, axis=axis)
 
 
 class FirstLevelModel:
@@ -321,49 +222,7 @@ class FirstLevelModel:
                 "pass every scan of the run."
             )
         n_scans = data.shape[3]
-        if design_matrices is None:
-            if events is None:
-                raise InputError(
-                    "events: expected a DataFrame or a TSV path, found None; pass the run's "
-                    "events.tsv (or design_matrices=)."
-                )
-            if isinstance(events, str) or hasattr(events, "__fspath__"):
-                events = io.read_events(events)
-            start = self.slice_time_ref * self.t_r
-            end = (n_scans - 1 + self.slice_time_ref) * self.t_r
-            # nistats first_level_model.py fit: np.linspace(start_time, end_time, n_scans)
-            frame_times = np.linspace(start, end, n_scans)
-            design = make_first_level_design_matrix(
-                frame_times,
-                events,
-                hrf_model=self.hrf_model,
-                drift_model=self.drift_model,
-                high_pass=self.high_pass,
-                drift_order=self.drift_order,
-                fir_delays=list(self.fir_delays),
-                min_onset=self.min_onset,
-                convention=conv.hrf_formula,
-            )
-        else:
-            design = design_matrices[0] if isinstance(design_matrices, list) else design_matrices
-            if not isinstance(design, pd.DataFrame) or design.shape[0] != n_scans:
-                raise InputError(
-                    f"design_matrices: expected a DataFrame with {n_scans} rows (one per scan), "
-                    f"found {getattr(design, 'shape', type(design).__name__)}."
-                )
-        X = design.to_numpy(dtype=np.float64)
-        if X.shape[1] >= n_scans:
-            raise InputError(
-                f"run: expected more scans than design columns, found {n_scans} scans for "
-                f"{X.shape[1]} columns; use a longer run or fewer regressors (raise high_pass?)."
-            )
-        rank = np.linalg.matrix_rank(X)
-        if rank < X.shape[1]:
-            warnings.warn(
-                f"design: rank {rank} < {X.shape[1]} columns; the design is rank-deficient, "
-                "only estimable contrasts can be computed.",
-                stacklevel=2,
-            )
+        design, X = run_design(self, conv, events, design_matrices, n_scans)
 
         # count the NaN/Inf voxels before any mask: compute_epi_mask sets them to 0
         # (nilearn's ensure_finite), which would drop them silently

@@ -26,8 +26,6 @@ This module holds numerics only: no file input or output, no plotting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -37,153 +35,12 @@ from refglm.contrasts import DOFMAX, TINY, as_contrast_matrix, z_from_p
 from refglm.conventions import get_convention
 from refglm.exceptions import InputError
 from refglm.fit import NOISE_MODELS, glsar_class
-from refglm.model import signal_dtype
 from refglm.noise import ar1_whiten, bin_rho, estimate_rho
+from refglm.scaling import signal_dtype
+from refglm.trace_steps import TraceStep, VoxelTrace, format_value
+from refglm.trace_steps import _fmt_float as _fmt_float  # importable from here
 
 __all__ = ["TraceStep", "VoxelTrace", "trace_voxel", "format_value"]
-
-
-@dataclass
-class TraceStep:
-    """One traced quantity: a name, the formula that produced it, and its value."""
-
-    name: str
-    formula: str
-    value: object
-
-
-@dataclass
-class VoxelTrace:
-    """Every intermediate number of one voxel's fit; see :func:`trace_voxel`.
-
-    Arrays have one entry per scan (``n``) or per design column (``p``).
-    """
-
-    design: pd.DataFrame
-    raw: np.ndarray
-    mean: float
-    scaled: np.ndarray
-    ols_beta: np.ndarray
-    ols_fitted: np.ndarray
-    ols_resid: np.ndarray
-    lag1_sum: float
-    resid_ss: float
-    rho_raw: float
-    rho: float
-    whitened: np.ndarray
-    whitened_design: np.ndarray
-    beta: np.ndarray
-    whitened_fitted: np.ndarray
-    whitened_resid: np.ndarray
-    sigma2: float
-    df: float
-    cov_unscaled: np.ndarray
-    contrast_name: str
-    contrast: np.ndarray
-    effect: float
-    variance: float
-    t: float
-    p: float
-    z: float
-    f_contrast_name: str | None = None
-    f_contrast: np.ndarray | None = None
-    f: float | None = None
-    f_p: float | None = None
-    f_z: float | None = None
-    noise_model: str = "ar1"
-    convention: str = "nistats"
-    steps: list[TraceStep] = field(default_factory=list)
-
-    @property
-    def fitted(self) -> np.ndarray:
-        """Model prediction on the scaled (unwhitened) series, :math:`X\\tilde\\beta`."""
-        return self.design.to_numpy(dtype=np.float64) @ self.beta
-
-    def as_dict(self) -> dict:
-        """Scalars and short vectors as plain Python values (for JSON)."""
-        cols = [str(c) for c in self.design.columns]
-        out = {
-            "convention": self.convention,
-            "noise_model": self.noise_model,
-            "mean": float(self.mean),
-            "ols_beta": dict(zip(cols, map(float, self.ols_beta), strict=True)),
-            "lag1_sum": float(self.lag1_sum),
-            "resid_ss": float(self.resid_ss),
-            "rho_raw": float(self.rho_raw),
-            "rho": float(self.rho),
-            "beta": dict(zip(cols, map(float, self.beta), strict=True)),
-            "sigma2": float(self.sigma2),
-            "df": float(self.df),
-            "contrast": {
-                "name": self.contrast_name,
-                "weights": [float(w) for w in self.contrast],
-                "effect": float(self.effect),
-                "variance": float(self.variance),
-                "t": float(self.t),
-                "p": float(self.p),
-                "z": float(self.z),
-            },
-        }
-        if self.f_contrast is not None:
-            out["f_contrast"] = {
-                "name": self.f_contrast_name,
-                "weights": self.f_contrast.tolist(),
-                "F": float(self.f),
-                "p": float(self.f_p),
-                "z": float(self.f_z),
-            }
-        return out
-
-    def table(self, width: int = 120) -> str:
-        """The steps as a plain-text table: quantity, formula, value."""
-        name_w = max(len(s.name) for s in self.steps)
-        formula_w = max(len(s.formula) for s in self.steps)
-        value_w = max(44, width - name_w - formula_w - 4)
-        lines = [f"{'quantity':{name_w}s}  {'formula':{formula_w}s}  value"]
-        lines.append("-" * min(width, name_w + formula_w + 4 + value_w))
-        for step in self.steps:
-            lines.append(
-                f"{step.name:{name_w}s}  {step.formula:{formula_w}s}  "
-                f"{format_value(step.value, value_w)}"
-            )
-        return "\n".join(lines)
-
-
-def format_value(value, width: int = 40) -> str:
-    """Format a traced value: 6 decimals for floats, a head/tail summary for arrays.
-
-    Floats are printed with 6 decimals (as the tutorial printed its z
-    scores) when their magnitude is between 1e-3 and 1e6, and in scientific
-    notation otherwise; arrays show as many leading entries as fit in
-    ``width`` characters, the last entry and the length.
-    """
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    arr = np.asarray(value)
-    if arr.ndim == 0:
-        return _fmt_float(float(arr))
-    flat = arr.ravel()
-    items = [_fmt_float(float(v), short=True) for v in flat]
-    suffix = f"  (n={flat.size})"
-    if len(", ".join(items)) + 2 + len(suffix) <= width:
-        return "[" + ", ".join(items) + "]" + suffix
-    budget = width - len(suffix) - len(items[-1]) - len("[, ..., ]")
-    head = []
-    for item in items[:-1]:
-        if len(", ".join(head + [item])) > budget:
-            break
-        head.append(item)
-    return "[" + ", ".join(head) + ", ..., " + items[-1] + "]" + suffix
-
-
-def _fmt_float(v: float, short: bool = False) -> str:
-    if v == 0 or not np.isfinite(v):
-        return f"{v:g}"
-    if 1e-3 <= abs(v) < 1e6:
-        return f"{v:.3f}" if short else f"{v:.6f}"
-    return f"{v:.2e}" if short else f"{v:.6e}"
 
 
 def _contrast_label(definition) -> str:

@@ -33,6 +33,8 @@ NUMERICS = [
     "_map_checks",
     "conventions",
     "agreement",
+    "scaling",
+    "trace_steps",
 ]
 
 
