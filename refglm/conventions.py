@@ -6,9 +6,9 @@ in the module of its GLM step, and selected here by name:
 =======================  ================================================  ====================
 field                    values                                            implemented in
 =======================  ================================================  ====================
-input_dtype              'native', 'float32', 'float64'                    model.run_dtype
+input_dtype              'native', 'float32', 'float64'                    run_dtypes.run_dtype
 mask_mean_dtype          'input', 'float64'                                masking.mean_epi
-scaling_dtype            'input', 'float64'                                model.mean_scaling
+scaling_dtype            'input', 'float64'                                scaling.mean_scaling
 standardize_rule         'without_scaling', 'never'                        model.FirstLevelModel
 ar_estimator             'lag1_ratio', 'yule_walker', 'yule_walker_voxel'  noise.estimate_rho
 ar_binning               'truncate', 'round', 'none'                       noise.bin_rho
