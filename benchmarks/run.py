@@ -70,20 +70,15 @@ def run_nilearn(data_dir):
     from nilearn.reporting import get_clusters_table
 
     from refglm.datasets import fetch_spm_auditory
+    from refglm.tutorial import TUTORIAL_PARAMETERS
 
     data = fetch_spm_auditory(data_dir)
     t0 = time.perf_counter()
     # nilearn takes a list of 3-D images as several runs: stack them first, as the tutorial did
     fmri_img = concat_imgs(data.func)
     events = pd.read_csv(data.events, sep="\t")
-    model = FirstLevelModel(
-        t_r=7,
-        noise_model="ar1",
-        standardize=False,
-        hrf_model="spm",
-        drift_model="cosine",
-        high_pass=0.01,
-    ).fit(fmri_img, events)
+    # the same parameters refglm's run_tutorial passes
+    model = FirstLevelModel(**TUTORIAL_PARAMETERS).fit(fmri_img, events)
     fit_seconds = time.perf_counter() - t0
     columns = list(model.design_matrices_[0].columns)
     effects = np.zeros((2, len(columns)))

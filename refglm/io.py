@@ -92,6 +92,18 @@ def read_volume(img) -> tuple[np.ndarray, np.ndarray]:
     return data, np.asarray(loaded.affine, dtype=np.float64)
 
 
+def _as_run_list(run_imgs) -> Sequence:
+    """One run as a non-empty sequence: a single path or image becomes a list of one."""
+    if isinstance(run_imgs, str | os.PathLike) or hasattr(run_imgs, "affine"):
+        run_imgs = [run_imgs]
+    if not isinstance(run_imgs, Sequence) or len(run_imgs) == 0:
+        raise InputError(
+            "run_imgs: expected a 4-D image or a non-empty list of 3-D volumes, "
+            f"found {run_imgs!r}; pass the functional files of one run."
+        )
+    return run_imgs
+
+
 def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate the volumes of one run into a 4-D array of ``dtype``.
 
@@ -113,13 +125,7 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     data : ndarray, shape (x, y, z, n_scans)
     affine : ndarray, shape (4, 4)
     """
-    if isinstance(run_imgs, str | os.PathLike) or hasattr(run_imgs, "affine"):
-        run_imgs = [run_imgs]
-    if not isinstance(run_imgs, Sequence) or len(run_imgs) == 0:
-        raise InputError(
-            "run_imgs: expected a 4-D image or a non-empty list of 3-D volumes, "
-            f"found {run_imgs!r}; pass the functional files of one run."
-        )
+    run_imgs = _as_run_list(run_imgs)
     first, affine = read_volume(run_imgs[0])
     if len(run_imgs) == 1:
         if first.ndim != 4:
@@ -165,13 +171,7 @@ def run_shape(run_imgs) -> tuple[int, ...]:
     InputError
         As :func:`load_run` (a truncated data block is found only when read).
     """
-    if isinstance(run_imgs, str | os.PathLike) or hasattr(run_imgs, "affine"):
-        run_imgs = [run_imgs]
-    if not isinstance(run_imgs, Sequence) or len(run_imgs) == 0:
-        raise InputError(
-            "run_imgs: expected a 4-D image or a non-empty list of 3-D volumes, "
-            f"found {run_imgs!r}; pass the functional files of one run."
-        )
+    run_imgs = _as_run_list(run_imgs)
     headers = [_load(img) for img in run_imgs]
     shapes = [_squeezed_shape(h.shape) for h in headers]
     if len(run_imgs) == 1:

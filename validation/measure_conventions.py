@@ -44,18 +44,12 @@ from refglm.datasets import fetch_spm_auditory
 from refglm.design import make_first_level_design_matrix
 from refglm.io import read_events
 from refglm.model import FirstLevelModel
+from refglm.tutorial import TUTORIAL_PARAMETERS
 
 # A voxel "moves" when its z changes by more than this (float64 rounding is ~1e-13).
 MOVE_TOLERANCE = 1e-6
 
-TUTORIAL = dict(
-    t_r=7.0,
-    noise_model="ar1",
-    standardize=False,
-    hrf_model="spm",
-    drift_model="cosine",
-    high_pass=0.01,
-)
+TUTORIAL = TUTORIAL_PARAMETERS
 CONTRASTS = {
     "active - rest": "active - rest",
     "active": "active",
