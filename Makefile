@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 SHARED_DATA := ../shared/data/spm_auditory
 ifeq ($(origin REFGLM_DATA_DIR), undefined)
 ifneq ($(wildcard $(SHARED_DATA)/sub001),)
-export REFGLM_DATA_DIR := $(SHARED_DATA)
+export REFGLM_DATA_DIR := $(abspath $(SHARED_DATA))
 endif
 endif
 

@@ -13,6 +13,7 @@ against the manifest is in :mod:`refglm._verify`, unpacking the archive in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from refglm.exceptions import InputError
@@ -77,12 +78,24 @@ def _abbreviate(items: list[str], limit: int = 3) -> str:
     return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 
+def _describe(root: Path) -> str:
+    """``root`` as given, plus where it points when it is relative.
+
+    A relative ``$REFGLM_DATA_DIR`` is read against the working directory of
+    the process that reads it, which is easy to get wrong from a Makefile or a
+    subprocess; the message says which folder was actually looked at.
+    """
+    if root.is_absolute():
+        return str(root)
+    return f"{root} (relative to the working directory {Path.cwd()}: {os.path.abspath(root)})"
+
+
 def _require_data(root: Path, source: str) -> None:
     """Raise InputError unless ``root`` holds every required file."""
     if not root.is_dir():
         found = "it does not exist" if not root.exists() else "it is not a directory"
         raise InputError(
-            f"{source} {root}: expected a folder holding the SPM auditory data, but "
+            f"{source} {_describe(root)}: expected a folder holding the SPM auditory data, but "
             f"{found}. {_LOCATE_HINT}"
         )
     missing = _missing_files(root)
@@ -95,7 +108,7 @@ def _require_data(root: Path, source: str) -> None:
             "folder that contains sub001/.)"
         )
     raise InputError(
-        f"{source} {root}: expected sub001/fM00223/fM00223_004..099.{{hdr,img}} and "
+        f"{source} {_describe(root)}: expected sub001/fM00223/fM00223_004..099.{{hdr,img}} and "
         f"sub001/fM00223/{EVENTS_NAME}, but {len(missing)} of {len(_required_files())} "
         f"files are missing: {_abbreviate(missing)}.{hint} {_LOCATE_HINT}"
     )

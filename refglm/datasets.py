@@ -209,7 +209,7 @@ def fetch_spm_auditory(
         root = _cache_root(cache_dir) / DATASET_NAME
         if not _has_data(root):
             _download_and_normalise(root, _resolve_url(url), progressbar)
-    root = root.absolute()
+    root = Path(os.path.abspath(root))  # absolute, with ".." folded: what the caller meant
     if verify:
         _require_manifest_match(root)
     func_dir = root / FUNC_SUBDIR

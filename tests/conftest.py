@@ -16,6 +16,16 @@ from hypothesis import HealthCheck, settings
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data" / "spm_auditory"
 
+# CI passes REFGLM_DATA_DIR=../shared/data/spm_auditory, relative to the
+# checkout. Tests that start the CLI in another working directory, or symlink
+# to the data from tmp_path, would read that relative path against the wrong
+# folder; pin it here, before any test module reads it, so that every test and
+# every subprocess sees the folder the caller meant.
+if os.environ.get("REFGLM_DATA_DIR"):
+    os.environ["REFGLM_DATA_DIR"] = os.path.abspath(
+        Path(os.environ["REFGLM_DATA_DIR"]).expanduser()
+    )
+
 settings.register_profile(
     "ci",
     derandomize=True,

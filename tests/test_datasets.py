@@ -264,6 +264,28 @@ def test_argument_takes_precedence_over_env(real_data_dir, monkeypatch, tmp_path
     _check_bunch(fetch_spm_auditory(real_data_dir), real_data_dir)
 
 
+def test_relative_env_is_read_against_the_working_directory(real_data_dir, monkeypatch, tmp_path):
+    """CI sets REFGLM_DATA_DIR=../shared/...: relative to where refglm runs, not to the package."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REFGLM_DATA_DIR", os.path.relpath(real_data_dir, tmp_path))
+    bunch = fetch_spm_auditory()
+    _check_bunch(bunch, real_data_dir)
+    assert Path(bunch.data_dir).is_absolute()
+
+
+def test_wrong_relative_env_names_the_folder_it_looked_at(monkeypatch, tmp_path):
+    """A relative path that misses says which absolute folder was looked at, and from where."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REFGLM_DATA_DIR", "../shared/data/spm_auditory")
+    with pytest.raises(InputError) as excinfo:
+        fetch_spm_auditory()
+    message = str(excinfo.value)
+    looked_at = os.path.abspath(tmp_path / "../shared/data/spm_auditory")
+    assert "../shared/data/spm_auditory" in message
+    assert f"working directory {tmp_path}" in message
+    assert looked_at in message
+
+
 @pytest.mark.parametrize("how", ["argument", "env"])
 def test_missing_data_names_folder_and_fix(how, monkeypatch, tmp_path):
     empty = tmp_path / "nodata"
