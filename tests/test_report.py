@@ -8,6 +8,7 @@ Without Chromium the test fails, saying how to install it.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 import subprocess
@@ -143,14 +144,23 @@ window.addEventListener('load', function () {
 
 
 def _chromium() -> str:
+    """Headless Chromium, required in CI and optional on a developer's machine.
+
+    ``make test`` must pass on a fresh machine that has only python3 and make,
+    so without a browser this one test skips there, saying how to run it.
+    ``.ci/run`` installs Debian's chromium and sets REFGLM_REQUIRE_CHROMIUM=1,
+    so in CI a missing browser fails instead of skipping.
+    """
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
-        pytest.fail(
-            "chromium not found: the report test renders report.html in headless Chromium. "
-            "Install Debian's package: `apt-get update && apt-get install -y chromium` "
-            "(.ci/run does this in CI).",
-            pytrace=False,
+        message = (
+            "chromium not found: this test renders report.html in headless Chromium. "
+            "Install Debian's package (`apt-get update && apt-get install -y chromium`); "
+            ".ci/run does this in CI."
         )
+        if os.environ.get("REFGLM_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
     return exe
 
 
