@@ -3,7 +3,8 @@
 ``parse_contrast`` reads ``--contrast`` values; ``first_level_design``
 rebuilds the design ``FirstLevelModel.fit`` makes (to check contrasts
 before the long fit); ``run_fit`` fits and summarises each contrast with
-``refglm.maps``; ``write_fit`` writes through ``refglm.outputs``.
+``refglm.maps`` (``map_title`` titles its map); ``write_fit`` writes through
+``refglm.outputs``.
 """
 
 from __future__ import annotations
@@ -25,11 +26,20 @@ from refglm.outputs import (
     ThresholdedMap,
     _table_params,
     camel_case_contrast_name,
+    cluster_rule_text,
+    model_parameters,
     write_figures_and_report,
     write_glm_outputs,
 )
 
-__all__ = ["run_fit", "write_fit", "parse_contrast", "first_level_design", "FitResults"]
+__all__ = [
+    "run_fit",
+    "write_fit",
+    "parse_contrast",
+    "first_level_design",
+    "map_title",
+    "FitResults",
+]
 
 
 def first_level_design(
@@ -108,6 +118,35 @@ def parse_contrast(text: str) -> tuple[str, object]:
     if name and name.isalnum() and name.isascii():
         return name, definition
     return camel_case_contrast_name(name or expr.replace(";", " ")), definition
+
+
+def map_title(name, height_control, alpha, threshold, cluster_threshold) -> str:
+    """The title of ``refglm fit``'s thresholded map of contrast ``name``.
+
+    ``'activeMinusRest (fdr=0.05, clusters ≥ 10 voxels)'``: the height
+    control (or ``z > threshold`` without one) and the cluster-size filter,
+    which keeps clusters of ``cluster_threshold`` voxels or more (it removes
+    those of fewer, as ``map_threshold`` does; a cluster of exactly
+    ``cluster_threshold`` voxels stays). A filter of 1 voxel or less removes
+    nothing and is not mentioned.
+
+    Parameters
+    ----------
+    name : str
+    height_control : {'fpr', 'bonferroni', 'fdr', None}
+    alpha : float
+    threshold : float or None
+        The z threshold used when ``height_control`` is None.
+    cluster_threshold : float
+
+    Returns
+    -------
+    str
+    """
+    control = f"z > {threshold:g}" if height_control is None else f"{height_control}={alpha:g}"
+    if cluster_rule_text(cluster_threshold):
+        control += f", clusters \u2265 {cluster_threshold:g} voxels"
+    return f"{name} ({control})"
 
 
 def _count_scans(func) -> int:
@@ -201,7 +240,8 @@ def run_fit(
     :class:`refglm.FirstLevelModel` with the given parameters (its defaults
     are nistats'). Each contrast's z map is thresholded with
     :func:`map_threshold` (``height_control``, ``alpha`` or ``threshold``,
-    clusters smaller than ``cluster_threshold`` voxels removed) and tabulated
+    clusters of fewer than ``cluster_threshold`` voxels removed, so clusters
+    of at least ``cluster_threshold`` voxels are kept) and tabulated
     with :func:`get_clusters_table` at that threshold
     (``table_cluster_threshold``, ``min_distance``), as the tutorial does.
 
@@ -313,14 +353,13 @@ def run_fit(
             min_distance=min_distance,
             convention=conv,
         )
-        control = "z" if height_control is None else f"{height_control}={alpha:g}"
-        title = f"{name} ({control}, clusters > {cluster_threshold} voxels)"
+        title = map_title(name, height_control, alpha, threshold, cluster_threshold)
         summaries.append(
             ContrastSummary(
                 name,
                 definition,
                 res.stat_type,
-                [ThresholdedMap("map", title, float(thr), thr_img)],
+                [ThresholdedMap("map", title, float(thr), thr_img, cluster_threshold)],
                 table,
                 _table_params(
                     thr,
@@ -333,19 +372,7 @@ def run_fit(
             )
         )
     timings["contrasts_thresholds_clusters"] = time.perf_counter() - t0
-    parameters = dict(
-        t_r=float(t_r),
-        noise_model=noise_model,
-        standardize=False,
-        hrf_model=hrf_model,
-        drift_model=drift_model,
-        high_pass=high_pass,
-        drift_order=drift_order,
-        convention=conv.name,
-        engine=engine,
-        contrasts=dict(contrasts),
-        map_cluster_threshold=cluster_threshold,
-    )
+    parameters = model_parameters(model, contrasts, cluster_threshold)
     return FitResults(
         model=model,
         design=model.design_matrices_[0],

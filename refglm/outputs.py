@@ -2,7 +2,9 @@
 
 ``camel_case_contrast_name`` names contrasts as nilearn names its files;
 :class:`ContrastSummary` (with its :class:`ThresholdedMap` figures) is what
-the writers take; ``write_glm_outputs`` writes maps, tables, design, mask
+the writers take; ``model_parameters`` is ``statmap.json``'s parameter block
+(one function, so ``refglm fit`` and ``refglm tutorial`` write the same
+keys); ``write_glm_outputs`` writes maps, tables, design, mask
 and metadata (names as nilearn's ``save_glm_to_bids``), and
 ``write_figures_and_report`` the figures and ``report.html`` through
 ``refglm.report.write_products``.
@@ -24,6 +26,8 @@ __all__ = [
     "camel_case_contrast_name",
     "ThresholdedMap",
     "ContrastSummary",
+    "cluster_rule_text",
+    "model_parameters",
     "write_glm_outputs",
     "write_figures_and_report",
 ]
@@ -55,18 +59,45 @@ def camel_case_contrast_name(name: str) -> str:
     return new_name
 
 
+def cluster_rule_text(cluster_threshold) -> str:
+    """What a cluster-size filter of ``cluster_threshold`` keeps, in words.
+
+    The filter (``thresholds.map_threshold``, as nistats' and nilearn's)
+    removes clusters of *fewer* than ``cluster_threshold`` voxels, so a
+    cluster of exactly that many voxels is kept: ``10`` gives
+    ``'clusters of at least 10 voxels'``. A threshold of 1 or less removes
+    nothing and gives ``''``.
+
+    Parameters
+    ----------
+    cluster_threshold : float or None
+
+    Returns
+    -------
+    str
+    """
+    if cluster_threshold is None or cluster_threshold <= 1:
+        return ""
+    return f"clusters of at least {cluster_threshold:g} voxels"
+
+
 @dataclass
 class ThresholdedMap:
     """One thresholded map of a contrast, as drawn in a figure.
 
     ``key`` names the figure file (``contrast-<name>_thresh-<key>.png``);
-    ``title`` is the figure title; ``threshold`` the display threshold.
+    ``title`` is the figure title; ``threshold`` the display threshold;
+    ``cluster_threshold`` the cluster-size filter the map went through (0:
+    none; clusters of at least that many voxels are kept); ``note`` a
+    sentence the report adds to the figure's caption.
     """
 
     key: str
     title: str
     threshold: float
     img: object
+    cluster_threshold: float = 0
+    note: str = ""
 
 
 @dataclass
@@ -84,6 +115,43 @@ class ContrastSummary:
     maps: list
     table: pd.DataFrame | None = None
     table_params: dict | None = None
+
+
+def model_parameters(model, contrasts, map_cluster_threshold) -> dict:
+    """The model parameters ``statmap.json`` holds, read from a fitted model.
+
+    The same keys for ``refglm fit`` and ``refglm tutorial``: ``t_r``,
+    ``noise_model``, ``standardize``, ``hrf_model``, ``drift_model``,
+    ``high_pass``, ``drift_order``, ``convention`` (its name), ``engine``,
+    ``contrasts`` (BIDS name to definition) and ``map_cluster_threshold``
+    (the cluster-size filter of the thresholded maps: clusters of fewer
+    voxels are removed).
+
+    Parameters
+    ----------
+    model : refglm.FirstLevelModel
+        Fitted.
+    contrasts : dict
+        BIDS names to contrast definitions.
+    map_cluster_threshold : int
+
+    Returns
+    -------
+    dict
+    """
+    return dict(
+        t_r=float(model.t_r),
+        noise_model=model.noise_model,
+        standardize=model.standardize,
+        hrf_model=model.hrf_model,
+        drift_model=model.drift_model,
+        high_pass=model.high_pass,
+        drift_order=model.drift_order,
+        convention=model.convention_.name,
+        engine=model.engine,
+        contrasts=dict(contrasts),
+        map_cluster_threshold=map_cluster_threshold,
+    )
 
 
 def _json(obj) -> str:

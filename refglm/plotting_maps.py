@@ -129,6 +129,10 @@ def _bg_limits(bg):
     return float(lo), float(hi if hi > lo else lo + 1)
 
 
+#: Colour of the colour bar's band between -threshold and threshold (two-sided maps).
+_GAP_GREY = "#808080"
+
+
 def _hot_cmap():
     """Dark red at the threshold, through orange and yellow, to white (nilearn's hot half)."""
     from matplotlib.colors import LinearSegmentedColormap
@@ -230,7 +234,9 @@ def plot_stat_map(
     title=title)`` as the nistats tutorial drew it: voxels with
     ``|stat| <= threshold`` are transparent; positive values use a hot map
     from dark red at the threshold to white at ``vmax``; a map with
-    negative values gets the cold half too (symmetric colour bar). Slices
+    negative values gets the cold half too (symmetric colour bar, on which
+    the band between ``-threshold`` and ``threshold``, never drawn, is grey
+    and both ends of it are ticked). Slices
     are drawn in the neurological convention and labelled L/R and by their
     world z (mm).
 
@@ -294,7 +300,12 @@ def plot_stat_map(
         )
         _finish_cut(ax, z, fg)
     cbar = fig.colorbar(image, cax=cax)
-    ticks = [vmin, 0.0, vmax] if two_sided else [threshold, (threshold + vmax) / 2, vmax]
+    if two_sided:
+        # values in (-threshold, threshold) are not drawn: grey out that band of the bar
+        cbar.ax.axhspan(-threshold, threshold, facecolor=_GAP_GREY, edgecolor="none")
+        ticks = [vmin, -threshold, threshold, vmax]
+    else:
+        ticks = [threshold, (threshold + vmax) / 2, vmax]
     cbar.set_ticks(ticks)
     cbar.set_ticklabels([f"{t:.2f}" for t in ticks])
     cbar.ax.tick_params(colors=fg, labelsize=8)

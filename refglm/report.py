@@ -10,7 +10,9 @@ and the convention's choices (:func:`methods_paragraph`), the parameter
 table, the design and contrast figures, the mask with its voxel count, for
 each contrast its thresholded maps and cluster table, and, for the tutorial,
 the golden-value checks of ``validation/spm_auditory_tutorial.py``
-(:func:`golden_checks`). Nothing in it depends on the time of the run.
+(:func:`golden_checks`), or, when refglm is installed without that file, a
+sentence saying they were not run and why (:func:`golden_check_status`).
+Nothing in it depends on the time of the run.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ from refglm.exceptions import InputError
 from refglm.methods_text import _CHOICE_TEXT as _CHOICE_TEXT  # importable from here
 from refglm.methods_text import _HRF_TEXT as _HRF_TEXT
 from refglm.methods_text import _choice as _choice
-from refglm.methods_text import methods_paragraph, parameter_rows
+from refglm.methods_text import engine_summary, methods_paragraph, parameter_rows
+from refglm.outputs import cluster_rule_text
 
 __all__ = [
     "methods_paragraph",
     "parameter_rows",
     "load_validation_module",
     "golden_checks",
+    "golden_check_status",
+    "GOLDEN_CHECKS_MISSING",
     "render_report",
     "write_products",
     "OUTPUT_DESCRIPTIONS",
@@ -87,17 +92,41 @@ def load_validation_module():
     return module
 
 
-def golden_checks(results):
-    """The golden checks of a ``TutorialResults`` (validation ``checks_for``).
+#: The report's sentence when the golden checks cannot run (no source tree).
+GOLDEN_CHECKS_MISSING = (
+    "The golden-value checks were not run: refglm is installed without its source tree, "
+    "so validation/spm_auditory_tutorial.py (the golden values and their checks) is not "
+    "there; install refglm from a clone with `pip install -e .` to include them."
+)
 
-    None when ``validation/`` is not there (refglm installed without its
-    source tree); the report then has no check table.
+
+def golden_check_status(results):
+    """The golden checks of a ``TutorialResults``, or why they could not run.
+
+    Returns
+    -------
+    checks : list of validation Check or None
+        ``checks_for(results)`` of ``validation/spm_auditory_tutorial.py``;
+        None when that file is not there (refglm installed without its
+        source tree).
+    missing : str or None
+        None when the checks ran, else :data:`GOLDEN_CHECKS_MISSING`, which
+        the report prints in place of the check table.
     """
     try:
         module = load_validation_module()
     except InputError:
-        return None
-    return module.checks_for(results)
+        return None, GOLDEN_CHECKS_MISSING
+    return module.checks_for(results), None
+
+
+def golden_checks(results):
+    """The golden checks of a ``TutorialResults`` (validation ``checks_for``).
+
+    None when ``validation/`` is not there (refglm installed without its
+    source tree); :func:`golden_check_status` also says why.
+    """
+    return golden_check_status(results)[0]
 
 
 def _data_uri(png: bytes) -> str:
@@ -141,6 +170,12 @@ def _check_rows(checks):
     return rows
 
 
+def _cluster_cell(m) -> str:
+    """The report's cluster-filter cell of a thresholded map: what the filter kept."""
+    rule = cluster_rule_text(m.cluster_threshold)
+    return rule.replace("clusters of ", "") if rule else "all"
+
+
 def _describe_output(name: str) -> str:
     for suffix, text in OUTPUT_DESCRIPTIONS.items():
         if name.endswith(suffix):
@@ -173,6 +208,7 @@ def write_products(
     regressors=None,
     regressors_title: str = "Expected responses",
     checks=None,
+    checks_missing: str | None = None,
     figures: bool = True,
     report: bool = True,
     outputs=(),
@@ -184,7 +220,10 @@ def write_products(
     ``regressors`` columns), ``mask.png``, and for each contrast
     ``contrast-<name>_design.png`` (its weights) and
     ``contrast-<name>_thresh-<key>.png`` (each thresholded map, three axial
-    cuts over the mean EPI, the same cuts for all maps of a contrast).
+    cuts over the mean EPI). The cuts are chosen on the contrast's *last*
+    map (for the tutorial's t contrast, the cluster-filtered FDR map it ends
+    with) and shared by all maps of the contrast, so they can be compared
+    slice by slice.
 
     Parameters
     ----------
@@ -201,6 +240,9 @@ def write_products(
         Columns for the expected-response figure (None: the event regressors).
     checks : list of validation Check or None
         Golden checks for the report's check table.
+    checks_missing : str or None
+        Why the golden checks were not run (see :func:`golden_check_status`);
+        the report prints it in place of the check table.
     figures, report : bool
         Write the PNG files, the HTML report.
     outputs : sequence of str
@@ -256,7 +298,8 @@ def write_products(
             plotting.plot_contrast_matrix(C, design.columns, title=f"{summary.name}: {label}"),
         )
         datas = [io.image_data(m.img)[0] for m in summary.maps]
-        # cuts from the most stringent map (the last), shared by all maps of the contrast
+        # cuts chosen on the contrast's last map (the tutorial's: FDR with the cluster filter,
+        # not its most stringent, Bonferroni), shared by all maps of the contrast
         cuts = plotting.choose_axial_cuts(datas[-1], affine, 3, mask=mask)
         vmax = max(float(np.abs(d).max()) for d in datas)
         maps = []
@@ -276,6 +319,8 @@ def write_products(
                 dict(
                     title=m.title,
                     threshold=f"{m.threshold:.3f}",
+                    clusters=_cluster_cell(m),
+                    note=m.note,
                     n_voxels=int((data > m.threshold).sum() + (data < -m.threshold).sum()),
                     file=rel,
                     src=_data_uri(png),
@@ -301,6 +346,7 @@ def write_products(
                 maps=maps,
                 table=table,
                 cuts=", ".join(f"{z:g}" for z in cuts),
+                cuts_from=summary.maps[-1].title,
             )
         )
 
@@ -313,6 +359,7 @@ def write_products(
         context = dict(
             title=title,
             version=_version(),
+            engine=engine_summary(parameters.get("engine", "statsmodels")),
             methods=methods_paragraph(parameters, conv, design, mask_voxels, summaries),
             parameters=parameter_rows(parameters, conv),
             design=dict(file=design_fig, src=_data_uri(pngs[design_fig])),
@@ -324,6 +371,7 @@ def write_products(
             contrasts=contrasts,
             checks=_check_rows(checks) if checks is not None else None,
             checks_summary=(f"{n_ok} of {len(checks)} checks pass" if checks is not None else None),
+            checks_missing=checks_missing if checks is None else None,
             outputs=[(name, _describe_output(name)) for name in outputs]
             + [(rel, "figure") for rel in (pngs if figures else ())],
             convention=conv.name,

@@ -20,6 +20,8 @@ from refglm.outputs import (
     ContrastSummary,
     ThresholdedMap,
     _table_params,
+    cluster_rule_text,
+    model_parameters,
     write_figures_and_report,
     write_glm_outputs,
 )
@@ -31,6 +33,7 @@ __all__ = [
     "TutorialResults",
     "TUTORIAL_CONTRASTS",
     "TUTORIAL_PARAMETERS",
+    "TUTORIAL_CLUSTER_THRESHOLD",
 ]
 
 # The tutorial's contrasts over `active, rest, drift_1..drift_13, constant`.
@@ -56,6 +59,11 @@ class TutorialResults:
     parameters: dict = field(default_factory=dict)
 
 
+# map_threshold(cluster_threshold=10): clusters of fewer than 10 voxels are removed, so
+# clusters of exactly 10 voxels stay (6 of them in each cluster-filtered map of the tutorial),
+# although the tutorial's figure titles say "clusters > 10 voxels".
+TUTORIAL_CLUSTER_THRESHOLD = 10
+
 TUTORIAL_PARAMETERS = dict(
     t_r=7.0,
     noise_model="ar1",
@@ -78,8 +86,11 @@ def run_tutorial(
 
     load -> FirstLevelModel(t_r=7, ar1, spm HRF, cosine drifts at .01 Hz) ->
     active - rest z map -> thresholds at fpr .001, Bonferroni .05, FDR .05 ->
-    FDR map with clusters > 10 voxels -> cluster table (cluster_threshold=20)
-    -> the F test of (active, rest).
+    FDR map without clusters of fewer than 10 voxels (the tutorial's
+    ``cluster_threshold=10``: clusters of at least 10 voxels are kept) ->
+    cluster table (cluster_threshold=20) -> the F test of (active, rest).
+    The parameters (``statmap.json``) are those ``refglm fit`` writes for
+    the same run (:func:`refglm.outputs.model_parameters`).
     """
     from refglm.datasets import fetch_spm_auditory
     from refglm.model import FirstLevelModel
@@ -117,7 +128,11 @@ def run_tutorial(
             z_map, alpha=alpha, height_control=name, convention=convention
         )
     maps["fdr_cluster10"], thr["fdr_cluster10"] = map_threshold(
-        z_map, alpha=0.05, height_control="fdr", cluster_threshold=10, convention=convention
+        z_map,
+        alpha=0.05,
+        height_control="fdr",
+        cluster_threshold=TUTORIAL_CLUSTER_THRESHOLD,
+        convention=convention,
     )
     table = get_clusters_table(
         z_map, stat_threshold=thr["fdr_cluster10"], cluster_threshold=20, convention=convention
@@ -126,7 +141,7 @@ def run_tutorial(
         z_maps["effectsOfInterest"],
         alpha=0.05,
         height_control="fdr",
-        cluster_threshold=10,
+        cluster_threshold=TUTORIAL_CLUSTER_THRESHOLD,
         convention=convention,
     )
     timings["contrasts_thresholds_clusters"] = time.perf_counter() - t0
@@ -141,42 +156,71 @@ def run_tutorial(
         clusters=table,
         maps_thresholded=maps,
         timings=timings,
-        parameters=dict(TUTORIAL_PARAMETERS, convention=convention, engine=engine),
+        parameters=model_parameters(model, TUTORIAL_CONTRASTS, TUTORIAL_CLUSTER_THRESHOLD),
     )
 
 
-# Figures of the seed tutorial: (maps_thresholded key, figure key, title as the seed printed it)
+# Figures of the seed tutorial: (maps_thresholded key, figure key, title as the seed printed
+# it, cluster_threshold of the map). The titles are the tutorial's, "clusters > 10 voxels"
+# included; the report's captions state the rule (clusters of at least 10 voxels kept).
 TUTORIAL_MAPS = (
-    ("z3", "z3", "Active minus Rest (Z>3)"),
-    ("fpr", "fpr", "Active minus Rest (p<0.001)"),
-    ("bonferroni", "bonferroni", "Active minus Rest (p<0.05, corrected)"),
-    ("fdr", "fdr", "Active minus Rest (fdr=0.05)"),
-    ("fdr_cluster10", "fdrCluster10", "Active minus Rest (fdr=0.05), clusters > 10 voxels"),
+    ("z3", "z3", "Active minus Rest (Z>3)", 0),
+    ("fpr", "fpr", "Active minus Rest (p<0.001)", 0),
+    ("bonferroni", "bonferroni", "Active minus Rest (p<0.05, corrected)", 0),
+    ("fdr", "fdr", "Active minus Rest (fdr=0.05)", 0),
+    (
+        "fdr_cluster10",
+        "fdrCluster10",
+        "Active minus Rest (fdr=0.05), clusters > 10 voxels",
+        TUTORIAL_CLUSTER_THRESHOLD,
+    ),
 )
 TUTORIAL_F_MAP = (
     "F_fdr_cluster10",
     "fdrCluster10",
     "Effects of interest (fdr=0.05), clusters > 10 voxels",
+    TUTORIAL_CLUSTER_THRESHOLD,
 )
 # nistats get_clusters_table as the tutorial called it
 TUTORIAL_TABLE = dict(cluster_threshold=20, min_distance=8.0)
+
+
+def _tutorial_map(results, fig_key, title, key, cluster_threshold) -> ThresholdedMap:
+    """One of the seed's maps, with the seed's title and, when cluster-filtered, a note."""
+    note = ""
+    if cluster_rule_text(cluster_threshold):
+        note = (
+            f"The title is the tutorial's; its filter (cluster_threshold={cluster_threshold:g}) "
+            f"removes clusters of fewer than {cluster_threshold:g} voxels, so "
+            f"{cluster_rule_text(cluster_threshold)} are kept."
+        )
+    return ThresholdedMap(
+        fig_key,
+        title,
+        float(results.thresholds[key]),
+        results.maps_thresholded[key],
+        cluster_threshold,
+        note,
+    )
 
 
 def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
     """The tutorial's two contrasts with their thresholded maps and cluster tables.
 
     ``activeMinusRest``: the maps at z > 3, fpr .001, Bonferroni .05, FDR .05
-    and FDR .05 with clusters > 10 voxels, and the seed's cluster table
-    (``results.clusters``). ``effectsOfInterest`` (the F test): its map at
-    FDR .05 with clusters > 10 voxels, and a cluster table of its z map made
-    with the same parameters as the t contrast's (the seed printed none).
+    and FDR .05 with clusters of at least 10 voxels, and the seed's cluster
+    table (``results.clusters``). ``effectsOfInterest`` (the F test): its
+    map at FDR .05 with clusters of at least 10 voxels, and a cluster table
+    of its z map made with the same parameters as the t contrast's (the seed
+    printed none). The maps keep the seed's titles ("clusters > 10 voxels");
+    their ``note`` says what the filter kept.
     """
     model = results.model
     conv = model.convention_
     thr = results.thresholds
     maps = [
-        ThresholdedMap(fig_key, title, float(thr[key]), results.maps_thresholded[key])
-        for key, fig_key, title in TUTORIAL_MAPS
+        _tutorial_map(results, fig_key, title, key, cluster_threshold)
+        for key, fig_key, title, cluster_threshold in TUTORIAL_MAPS
     ]
     t_summary = ContrastSummary(
         "activeMinusRest",
@@ -188,7 +232,7 @@ def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
             thr["fdr_cluster10"], "fdr", 0.05, conv.cluster_table_two_sided, **TUTORIAL_TABLE
         ),
     )
-    key, fig_key, title = TUTORIAL_F_MAP
+    key, fig_key, title, cluster_threshold = TUTORIAL_F_MAP
     f_table = get_clusters_table(
         results.z_maps["effectsOfInterest"],
         stat_threshold=thr[key],
@@ -199,7 +243,7 @@ def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
         "effectsOfInterest",
         TUTORIAL_CONTRASTS["effectsOfInterest"],
         "F",
-        [ThresholdedMap(fig_key, title, float(thr[key]), results.maps_thresholded[key])],
+        [_tutorial_map(results, fig_key, title, key, cluster_threshold)],
         f_table,
         _table_params(thr[key], "fdr", 0.05, conv.cluster_table_two_sided, **TUTORIAL_TABLE),
     )
@@ -215,7 +259,8 @@ def write_tutorial(
     thresholds of the tutorial). With ``figures=True`` also every figure of
     the seed tutorial under ``figures/``; with ``report=True`` also
     ``report.html`` (figures embedded, golden-value check table included when
-    ``validation/`` is present). Every file is written atomically.
+    ``validation/`` is present; without it the report says the checks were
+    not run, and why). Every file is written atomically.
     """
     summaries = tutorial_summaries(results)
     written = write_glm_outputs(
@@ -227,8 +272,9 @@ def write_tutorial(
         extra_json={"thresholds.json": {k: float(v) for k, v in results.thresholds.items()}},
     )
     if figures or report:
-        from refglm.report import golden_checks
+        from refglm.report import golden_check_status
 
+        checks, checks_missing = golden_check_status(results) if report else (None, None)
         written += write_figures_and_report(
             results,
             summaries,
@@ -237,7 +283,8 @@ def write_tutorial(
             title="SPM auditory tutorial",
             regressors=["active"],
             regressors_title="Expected Auditory Response",
-            checks=golden_checks(results) if report else None,
+            checks=checks,
+            checks_missing=checks_missing,
             figures=figures,
             report=report,
         )

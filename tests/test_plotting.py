@@ -76,19 +76,42 @@ def test_reorient_to_ras_keeps_world_positions(affine, rng):
     np.testing.assert_array_equal(ras[tuple(back.T)], data[tuple(ijk.T)])
 
 
-def _blob(x_mm, affine=SPM_AFFINE, shape=(64, 64, 64)):
+def _blob(x_mm, affine=SPM_AFFINE, shape=(64, 64, 64), y_mm=-6, z_mm=42):
     stat = np.zeros(shape)
     bg = np.full(shape, 100.0)
-    i, j, k = np.rint(np.linalg.inv(affine) @ [x_mm, -6, 42, 1])[:3].astype(int)
+    i, j, k = np.rint(np.linalg.inv(affine) @ [x_mm, y_mm, z_mm, 1])[:3].astype(int)
     stat[i - 2 : i + 3, j - 2 : j + 3, k - 1 : k + 2] = 8.0
     return stat, bg
 
 
-def _hot_columns(png):
+def _hot_pixels(png):
+    """(rows, columns) of the coloured (red to yellow, not grey) pixels left of the colour bar."""
     rgb = _rgb(png)
-    hot = rgb[..., 0] - rgb[..., 2] > 0.15  # coloured (red to yellow), not grey
+    hot = rgb[..., 0] - rgb[..., 2] > 0.15
     hot[:, int(rgb.shape[1] * 0.7) :] = False  # ignore the colour bar
-    return np.nonzero(hot)[1]
+    return np.nonzero(hot)
+
+
+def _hot_columns(png):
+    return _hot_pixels(png)[1]
+
+
+# Grids whose voxel axes run the other way along y (P) or z (I), or are permuted: the
+# display must bring each to RAS whatever the storage order. Each maps the middle of the
+# 64^3 grid near the world origin.
+LPS_AFFINE = np.array(
+    [[-3.0, 0, 0, 93], [0, -3.0, 0, 93], [0, 0, 3.0, -66], [0, 0, 0, 1]], dtype=float
+)
+LAI_AFFINE = np.array(
+    [[-3.0, 0, 0, 93], [0, 3.0, 0, -93], [0, 0, -3.0, 123], [0, 0, 0, 1]], dtype=float
+)
+PERMUTED_AFFINE = np.array(
+    [[0, 0, 3.0, -93], [0, -3.0, 0, 93], [-3.0, 0, 0, 123], [0, 0, 0, 1]], dtype=float
+)
+GRIDS = [SPM_AFFINE, LPS_AFFINE, LAI_AFFINE, PERMUTED_AFFINE]
+GRID_IDS = ["LAS", "LPS", "LAI", "permuted"]
+# pixels between the centres of two blobs 120 mm apart must exceed this (about 115 px)
+MIN_SEPARATION_PX = 60
 
 
 def test_stat_map_is_neurological_left_on_left():
@@ -99,6 +122,41 @@ def test_stat_map_is_neurological_left_on_left():
     assert left.mean() + 60 < right.mean()
 
 
+@pytest.mark.parametrize("affine", GRIDS, ids=GRID_IDS)
+def test_stat_map_has_anterior_at_the_top(affine):
+    # one axial panel: a blob at y = +60 mm (anterior) must appear above one at y = -60 mm
+    def rows(y_mm):
+        stat, bg = _blob(0, affine, y_mm=y_mm, z_mm=12)
+        return _hot_pixels(plotting.plot_stat_map(stat, bg, affine, 3.0, cut_coords=[12]))[0]
+
+    front, back = rows(60), rows(-60)
+    assert front.size and back.size
+    assert front.mean() + MIN_SEPARATION_PX < back.mean()  # image rows grow downward
+
+
+@pytest.mark.parametrize("affine", GRIDS, ids=GRID_IDS)
+def test_stat_map_is_neurological_on_every_grid(affine):
+    def columns(x_mm):
+        stat, bg = _blob(x_mm, affine, y_mm=0, z_mm=12)
+        return _hot_columns(plotting.plot_stat_map(stat, bg, affine, 3.0, cut_coords=[12]))
+
+    left, right = columns(-60), columns(60)
+    assert left.size and right.size
+    assert left.mean() + MIN_SEPARATION_PX < right.mean()
+
+
+@pytest.mark.parametrize("affine", GRIDS, ids=GRID_IDS)
+def test_stat_map_draws_each_cut_at_its_world_z(affine):
+    # a blob at z = +45 mm (superior) shows in the z = 45 cut only, not in the z = 12 cut,
+    # where an inferior/superior flip of the grid would put it (z -> 57 - z on these grids)
+    stat, bg = _blob(0, affine, y_mm=0, z_mm=45)
+    png = plotting.plot_stat_map(stat, bg, affine, 3.0, cut_coords=[12, 45])
+    columns = _hot_pixels(png)[1]
+    assert columns.size
+    # two 2.6 in panels from 0.1 in, then 1.1 in for the colour bar: the second starts at 2.7 in
+    assert columns.min() > _rgb(png).shape[1] * 2.7 / 6.3
+
+
 def test_choose_axial_cuts():
     stat, _ = _blob(-60)
     cuts = plotting.choose_axial_cuts(stat, SPM_AFFINE, 3)
@@ -107,6 +165,30 @@ def test_choose_axial_cuts():
     assert min(np.diff(cuts)) >= 15
     empty = plotting.choose_axial_cuts(np.zeros((64, 64, 64)), SPM_AFFINE, 3)
     assert len(empty) == 3
+
+
+# share of the colour bar's height, in pixels, by which the grey band may miss 2 thr / 2 vmax
+BAND_FRACTION_TOL = 0.03
+
+
+def _colour_bar_column(rgb):
+    """The pixel column through the middle of the colour bar (the longest non-black run)."""
+    right = int(rgb.shape[1] * 0.7)
+    lit = (rgb[:, right:].max(axis=2) > 0.05).sum(axis=0)
+    return right + int(np.argmax(lit))
+
+
+def test_two_sided_colour_bar_greys_the_gap_between_thresholds():
+    # +8 and -8 blobs at threshold 3: the bar runs -8..8 and |z| < 3 is never drawn
+    stat, bg = _blob(-60)
+    stat = stat - _blob(60)[0]
+    rgb = _rgb(plotting.plot_stat_map(stat, bg, SPM_AFFINE, 3.0, cut_coords=[42]))
+    column = rgb[:, _colour_bar_column(rgb)]
+    bar = np.flatnonzero(column.max(axis=1) > 0.05)
+    grey = np.flatnonzero((np.ptp(column, axis=1) < 0.02) & (np.abs(column[:, 0] - 0.5) < 0.1))
+    assert grey.size
+    assert abs(grey.size / bar.size - 6 / 16) < BAND_FRACTION_TOL
+    assert abs(grey.mean() - bar.mean()) < BAND_FRACTION_TOL * bar.size  # centred on 0
 
 
 def _design():

@@ -104,6 +104,37 @@ def test_report_content(report_dir, tutorial_results):
         assert f"<th>{column}</th>" in html
 
 
+def test_cluster_filtered_maps_keep_the_tutorial_title_and_state_the_rule(report_dir):
+    # map_threshold(cluster_threshold=10) keeps clusters of exactly 10 voxels (six of them in
+    # the t map's 833 voxels), so the tutorial's title "clusters > 10 voxels" gets a caption
+    html = _html(report_dir)
+    caption = re.search(
+        r"<figcaption>Active minus Rest \(fdr=0.05\), clusters &gt; 10 voxels: (.*?)</figcaption>",
+        html,
+    )
+    assert caption, "the tutorial's title of the cluster-filtered map is gone"
+    assert "clusters kept: at least 10 voxels, 833 voxels." in caption[1]
+    assert "removes clusters of fewer than 10 voxels" in caption[1]
+
+
+def test_report_says_the_golden_checks_were_not_run_without_the_source_tree(
+    tutorial_results, tmp_path, monkeypatch
+):
+    from refglm import report
+    from refglm.exceptions import InputError
+    from refglm.pipeline import write_tutorial
+
+    def no_source_tree():
+        raise InputError("validation/spm_auditory_tutorial.py: validation script not found")
+
+    monkeypatch.setattr(report, "load_validation_module", no_source_tree)
+    write_tutorial(tutorial_results, tmp_path, figures=False, report=True)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert f"<p>{report.GOLDEN_CHECKS_MISSING}</p>" in html
+    assert '<a href="#checks">Golden checks</a>' in html
+    assert "<th>golden</th>" not in html
+
+
 def test_report_and_figures_are_deterministic(report_dir, tutorial_results, tmp_path):
     from refglm.pipeline import write_tutorial
 
