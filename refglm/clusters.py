@@ -199,7 +199,7 @@ def get_clusters_table(
     connectivity: int = 6,
     rules: str = "nistats",
 ) -> pd.DataFrame:
-    """Table of the clusters above a threshold, with their peaks and subpeaks.
+    r"""Table of the clusters above a threshold, with their peaks and subpeaks.
 
     A cluster is a connected set (``connectivity``) of voxels with
     ``stat > stat_threshold`` (strict). Clusters of fewer than
@@ -211,6 +211,17 @@ def get_clusters_table(
     ``ka``, ``kb``, ``kc`` with an empty-string size. ``X, Y, Z`` are world mm
     from ``affine @ [i, j, k, 1]``. ``rules='nilearn'`` changes some of these
     steps (see ``rules``).
+
+    Paring compares each candidate, in decreasing order of value, with the last
+    kept one only (:func:`local_maxima`, rule 3):
+
+    .. math:: \text{keep } m_j \iff \lVert x_j - x_{\ell(j)} \rVert_2 > d_{\min},
+              \qquad \ell(j) = \max\{i < j : m_i \text{ kept}\}
+
+    so reported peaks are *not* all more than ``min_distance`` apart (the
+    tutorial's 1 and 1b are 6.71 mm apart, 11 and 11b 6.0 mm). The paring runs
+    over all candidates of the cluster before the first four are reported.
+    # nistats reporting/_get_clusters_table.py get_clusters_table and _pare_subpeaks
 
     Parameters
     ----------

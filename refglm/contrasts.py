@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ast
 import operator
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-from refglm.exceptions import InputError
+from refglm.exceptions import InputError, NotEstimableError
 
 __all__ = [
     "ContrastResult",
@@ -155,10 +156,37 @@ def expression_to_contrast_vector(expression: str, design_columns) -> np.ndarray
 
 
 def as_contrast_matrix(contrast_def, design_columns) -> np.ndarray:
-    """A contrast (expression, vector, matrix or list of rows) as a 2-D float array.
+    r"""A contrast (expression, vector, matrix or list of rows) as a 2-D float array.
 
-    Raises InputError for the wrong number of columns, non-finite or all-zero
-    weights.
+    With :math:`e_k` the unit vector of design column k, the result is the
+    :math:`q \times p` matrix :math:`C` whose rows are
+
+    .. math:: c_i = \sum_{k=1}^{p} w_{ik}\, e_k^T, \qquad C = [c_1; \dots; c_q]
+
+    where the weights :math:`w_{ik}` come from one expression (``"active - rest"``,
+    :math:`q = 1`, by :func:`expression_to_contrast_vector`), a list of expressions
+    (one row each: an F contrast), or numbers (a vector is one row, a matrix its rows).
+    # nistats first_level_model.py FirstLevelModel.compute_contrast: a str goes
+    # through expression_to_contrast_vector, an array is used as given (1-D: t,
+    # 2-D: F). nistats reads a *list* as one contrast per run (fixed effects);
+    # refglm fits one run, so a list of expressions is stacked as F rows, as the
+    # tutorial's np.vstack((active, rest)) effects-of-interest matrix.
+
+    Parameters
+    ----------
+    contrast_def : str, sequence of str, array_like of shape (p,) or (q, p)
+    design_columns : sequence
+        The design's column names, in order (:math:`p` of them).
+
+    Returns
+    -------
+    C : ndarray of float64, shape (q, p)
+
+    Raises
+    ------
+    InputError
+        For the wrong number of columns, non-finite or all-zero weights, or a
+        malformed expression (the message names the column or the token).
     """
     columns = list(design_columns)
     if isinstance(contrast_def, str):
@@ -193,9 +221,33 @@ def as_contrast_matrix(contrast_def, design_columns) -> np.ndarray:
 
 
 def is_estimable(C: np.ndarray, X: np.ndarray, tol: float = 1e-8) -> bool:
-    r"""Whether every row of ``C`` lies in the row space of ``X``.
+    r"""Whether every row of ``C`` lies in the row space of ``X`` (an estimable contrast).
 
-    .. math:: C\,(I - X^+ X) = 0
+    .. math::
+        C = C X^{+} X \iff C\,(I - X^{+} X) = 0, \qquad
+        \text{tested as}\quad \max_{ik} \lvert [C (I - X^{+} X)]_{ik} \rvert
+        \le \mathrm{tol} \cdot \max(1, \max_{ik} \lvert C_{ik} \rvert)
+
+    :math:`X^+ X` is the orthogonal projector onto the row space of :math:`X`; an
+    estimable :math:`C\beta` has the same value for every solution of the normal
+    equations, so it does not depend on the pseudo-inverse chosen by the fit.
+    # statsmodels tools/tools.py isestimable tests the same condition as
+    # matrix_rank(vstack([C, X])) == matrix_rank(X); the projection form gives a
+    # tolerance in units of C's weights. nistats 0.0.1rc0 has no estimability check
+    # (a non-estimable contrast silently gets the pinv estimate).
+
+    Parameters
+    ----------
+    C : array_like, shape (q, p) or (p,)
+    X : array_like, shape (n_scans, p)
+        The design matrix, unwhitened: AR(1) whitening with scan 0 kept is an
+        invertible map of the rows' time axis, so it keeps the row space.
+    tol : float, default 1e-8
+        Relative tolerance on the residual of the projection.
+
+    Returns
+    -------
+    bool
     """
     X = np.asarray(X, dtype=np.float64)
     P = np.eye(X.shape[1]) - np.linalg.pinv(X) @ X
@@ -255,15 +307,20 @@ def z_from_p(
 
 @dataclass
 class ContrastResult:
-    """A contrast evaluated at every voxel.
+    r"""A contrast evaluated at every voxel.
 
     Attributes
     ----------
     stat_type : {'t', 'F'}
+    contrast : ndarray, shape (q, n_regressors)
     effect : ndarray, shape (q, n_voxels)
     variance : ndarray, shape (q, q, n_voxels)
     stat, p_value, z_score : ndarray, shape (n_voxels,)
     df : ndarray, shape (n_voxels,)
+        Residual (denominator) degrees of freedom :math:`\nu`.
+    df_num : ndarray of shape (n_voxels,), or None
+        F only: numerator degrees of freedom, the rank of :math:`C V_v C^T`
+        (q unless the rows are linearly dependent); None for t.
     """
 
     stat_type: str
@@ -274,9 +331,21 @@ class ContrastResult:
     p_value: np.ndarray
     z_score: np.ndarray
     df: np.ndarray
+    df_num: np.ndarray | None = None
 
     def output(self, output_type: str) -> np.ndarray:
-        """One output map, by nilearn's ``output_type`` name."""
+        r"""One output map, by nilearn's ``output_type`` name.
+
+        .. math::
+            \texttt{z\_score} \mapsto z,\quad \texttt{stat} \mapsto t\ \text{or}\ F,\quad
+            \texttt{p\_value} \mapsto p,\quad \texttt{effect\_size} \mapsto C\hat\beta,\quad
+            \texttt{effect\_variance} \mapsto C V C^T \hat\sigma^2
+
+        A one-row contrast gives 1-D effect and variance maps (row 0, entry [0, 0]);
+        several rows give the (q, n_voxels) and (q, q, n_voxels) arrays.
+        # nistats first_level_model.py compute_contrast: getattr(contrast, output_type)()
+        # over Contrast.z_score / stat / p_value / effect_size / effect_variance.
+        """
         if output_type == "z_score":
             return self.z_score
         if output_type == "stat":
@@ -289,32 +358,87 @@ class ContrastResult:
             return self.variance[0, 0] if self.variance.shape[0] == 1 else self.variance
         raise InputError(
             f"output_type: expected one of z_score, stat, p_value, effect_size, "
-            f"effect_variance; found {output_type!r}"
+            f"effect_variance; found {output_type!r}; pick one of those names."
         )
+
+
+def _f_weights(C: np.ndarray, ccov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""The F quadratic form's matrix and numerator df of each model.
+
+    ``ccov[k]`` is :math:`C V_k C^T`. Full rank: its inverse (nistats' ``inv``);
+    rank r < q: its pseudo-inverse and df r (statsmodels ``wald_test``); rank 0
+    (every row outside the row space of the design): NotEstimableError.
+    """
+    q = C.shape[0]
+    ranks = np.linalg.matrix_rank(ccov)  # statsmodels wald_test: matrix_rank(cov_p)
+    rows = "[" + "; ".join(" ".join(f"{w:g}" for w in row) for row in C) + "]"
+    if np.any(ranks == 0):
+        raise NotEstimableError(
+            f"contrast {rows}: expected rows in the row space of the design, found "
+            f"C (X~'X~)^+ C' = 0 (rank 0) for {int(np.sum(ranks == 0))} of {len(ranks)} "
+            "whitened design(s); contrast columns that the design varies (check with "
+            "refglm.contrasts.is_estimable)."
+        )
+    if np.all(ranks == q):
+        return np.linalg.inv(ccov), ranks
+    found = ", ".join(str(r) for r in np.unique(ranks))
+    warnings.warn(
+        f"contrast {rows}: an F test of {q} rows whose covariance C (X~'X~)^+ C' has "
+        f"rank {found} < {q}: the rows are linearly dependent. F uses its pseudo-inverse "
+        f"and df1 = {found}, as statsmodels f_test does (the same hypothesis, the same F "
+        f"as {found} independent row(s)); drop the dependent rows to get that F without "
+        "this warning.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return np.linalg.pinv(ccov), ranks
 
 
 def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> ContrastResult:
     r"""t or F statistic of the contrast ``C`` at every voxel.
 
     With :math:`V_v = (\tilde X^T \tilde X)^+` of voxel v's whitened design
-    (``fit.cov_unscaled[fit.labels[v]]``):
+    (``fit.cov_unscaled[fit.labels[v]]``) and :math:`\nu_v` its residual df:
 
     t (one row :math:`c`):
 
     .. math::
         e_v = c\hat\beta_v,\quad s^2_v = c V_v c^T \hat\sigma^2_v,\quad
-        t_v = e_v / \sqrt{\max(s^2_v, 10^{-50})},\quad p_v = 1 - F_{t,\nu}(t_v)
+        t_v = e_v / \sqrt{\max(s^2_v, 10^{-50})},\quad p_v = 1 - F_{t,\nu_v}(t_v)
 
-    F (q rows :math:`C`):
+    F (q rows :math:`C`), with :math:`r_v = \operatorname{rank}(C V_v C^T)`:
 
     .. math::
-        F_v = \frac{(C\hat\beta_v)^T (C V_v C^T \hat\sigma^2_v)^{-1} (C\hat\beta_v)}{q},\quad
-        p_v = 1 - F_{F,q,\nu}(F_v)
+        F_v = \frac{(C\hat\beta_v)^T (C V_v C^T)^{+} (C\hat\beta_v)}
+                   {r_v \max(\hat\sigma^2_v, 10^{-50})},\quad
+        p_v = 1 - F_{F;\,r_v,\nu_v}(F_v)
 
     and z from p by :func:`z_from_p` with the convention's ``z_method``, for t and F
     alike (nilearn's ``one_minus_pvalue`` is the t or F CDF).
-    # nistats contrasts.py compute_contrast + Contrast.stat/p_value/z_score;
-    # regression.py Tcontrast/Fcontrast (vcov = C cov C^T * dispersion)
+
+    When the rows are linearly independent (:math:`r_v = q`, every tutorial
+    contrast) :math:`(\cdot)^+` is the inverse and this is nistats' F, computed as
+    nistats does: the inverse of :math:`C V_v C^T` per whitened design
+    (``vcov(dispersion=1)``), then divided by :math:`q\max(\hat\sigma^2_v, 10^{-50})`,
+    so a voxel with zero residual variance gets a finite F (0 when its effect is 0)
+    instead of a singular matrix.
+    # nistats contrasts.py compute_contrast: invcov = inv(reg.vcov(matrix=con_val,
+    # dispersion=1.0)); Contrast.stat: sum(wcbeta**2) / dim / maximum(rss, tiny);
+    # regression.py Tcontrast (vcov = C cov C^T * dispersion)
+
+    When they are linearly dependent (``['active', 'active']``, ``['active - rest',
+    'rest - active']``) nistats and nilearn 0.14.1 fail in ``np.linalg.inv``
+    (``LinAlgError: Singular matrix``). refglm follows its statsmodels reference
+    instead: the pseudo-inverse, numerator df :math:`r_v` (the rank, by
+    ``np.linalg.matrix_rank``), and a ``UserWarning`` naming the rows, the rank and
+    the fix (drop the dependent rows). That F is the F test of the same hypothesis
+    :math:`C\beta = 0` written with :math:`r_v` independent rows, so the answer
+    does not depend on how the hypothesis was written, and it equals
+    ``GLSAR(...).fit().f_test(C)`` voxel by voxel, as for independent rows.
+    # statsmodels base/model.py LikelihoodModelResults.wald_test (f_test):
+    # invcov = np.linalg.pinv(cov_p); J_ = np.linalg.matrix_rank(cov_p); if J_ < J:
+    # warn "covariance of constraints does not have full rank", J = J_; F /= J
+    # Both engines share this function (model.FirstLevelModel.contrast_result).
 
     Parameters
     ----------
@@ -325,6 +449,24 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
         Default 't' for one row, 'F' for more (nistats).
     z_method : {'isf_clipped', 'two_tailed_ppf'}
         See :func:`z_from_p`.
+
+    Returns
+    -------
+    ContrastResult
+        ``df_num`` holds :math:`r_v` for F.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``stat_type`` or ``z_method``, or a t contrast of several rows.
+    NotEstimableError
+        For an F contrast with :math:`C V_v C^T = 0` (every row outside the design's
+        row space).
+
+    Warns
+    -----
+    UserWarning
+        For an F contrast whose rows are linearly dependent (rank < q).
     """
     if z_method not in Z_METHODS:
         raise InputError(
@@ -336,7 +478,10 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
     if stat_type is None:
         stat_type = "t" if q == 1 else "F"
     if stat_type not in STAT_TYPES:
-        raise InputError(f"stat_type: expected 't' or 'F', found {stat_type!r}")
+        raise InputError(
+            f"stat_type: expected 't' or 'F', found {stat_type!r}; pass stat_type=None to "
+            "choose by the number of rows."
+        )
     if stat_type == "t" and q != 1:
         raise InputError(
             f"contrast: a t contrast has one row, found {q}; use stat_type='F' for several rows."
@@ -345,14 +490,17 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
     ccov = np.einsum("ip,kpr,jr->kij", C, fit.cov_unscaled, C)  # (n_models, q, q)
     variance = np.moveaxis(ccov[fit.labels], 0, -1) * fit.sigma2  # (q, q, v)
     df = np.minimum(fit.df_resid, DOFMAX)
+    df_num = None
     if stat_type == "t":
         stat = effect[0] / np.sqrt(np.maximum(variance[0, 0], TINY))
         p_value = stats.t.sf(stat, df)
         one_minus_p = stats.t.cdf(stat, df) if z_method == "two_tailed_ppf" else None
     else:
-        inv = np.linalg.inv(np.moveaxis(variance, -1, 0))  # (v, q, q)
-        stat = np.einsum("iv,vij,jv->v", effect, inv, effect) / q
-        p_value = stats.f.sf(stat, q, df)
-        one_minus_p = stats.f.cdf(stat, q, df) if z_method == "two_tailed_ppf" else None
+        weights, ranks = _f_weights(C, ccov)  # (n_models, q, q), (n_models,)
+        df_num = ranks[fit.labels].astype(np.float64)
+        quad = np.einsum("iv,vij,jv->v", effect, weights[fit.labels], effect)
+        stat = quad / df_num / np.maximum(fit.sigma2, TINY)
+        p_value = stats.f.sf(stat, df_num, df)
+        one_minus_p = stats.f.cdf(stat, df_num, df) if z_method == "two_tailed_ppf" else None
     z = z_from_p(p_value, z_method, one_minus_p=one_minus_p)
-    return ContrastResult(stat_type, C, effect, variance, stat, p_value, z, fit.df_resid)
+    return ContrastResult(stat_type, C, effect, variance, stat, p_value, z, fit.df_resid, df_num)

@@ -68,6 +68,14 @@ def yule_walker_ar1(resid: np.ndarray) -> np.ndarray:
     # nilearn 0.14.1 glm/first_level/first_level.py _yule_walker (PR #2532), order 1:
     # r(k) = sum(x[k:] * x[:n-k]) / (n - k) and rho = r(1) / r(0).
     Pass the whole (n_scans, n_voxels) residual matrix to reproduce the global mean.
+
+    Parameters
+    ----------
+    resid : ndarray, shape (n_scans,) or (n_scans, n_voxels)
+
+    Returns
+    -------
+    rho : float or ndarray of shape (n_voxels,)
     """
     resid = np.asarray(resid, dtype=np.float64)
     e = resid - resid.mean()
@@ -104,10 +112,47 @@ def yule_walker_voxel_ar1(resid: np.ndarray) -> np.ndarray:
 
 
 def estimate_rho(resid: np.ndarray, estimator: str = "lag1_ratio") -> np.ndarray:
-    """Dispatch to the AR(1) estimator named by a convention's ``ar_estimator``.
+    r"""The AR(1) coefficient of OLS residuals, by the convention's ``ar_estimator``.
 
-    ``'lag1_ratio'``: :func:`lag1_ratio`; ``'yule_walker'``: :func:`yule_walker_ar1`;
-    ``'yule_walker_voxel'``: :func:`yule_walker_voxel_ar1`.
+    With :math:`r_{t,v}` the residuals (``resid``, n scans by V voxels):
+
+    - ``'lag1_ratio'`` (:func:`lag1_ratio`, nistats), no demeaning:
+
+      .. math:: \hat\rho_v = \frac{\sum_{t=1}^{n-1} r_{t,v} r_{t-1,v}}{\sum_{t=0}^{n-1} r_{t,v}^2}
+
+      # nistats first_level_model.py run_glm: (resid[1:] * resid[:-1]).sum(0) / (resid**2).sum(0)
+    - ``'yule_walker'`` (:func:`yule_walker_ar1`, nilearn >= 0.7), with
+      :math:`e_{t,v} = r_{t,v} - \bar r` demeaned by the mean over *all* scans and
+      voxels passed in:
+
+      .. math:: \hat\rho_v = \frac{n}{n-1}
+                \frac{\sum_{t=1}^{n-1} e_{t,v} e_{t-1,v}}{\sum_{t=0}^{n-1} e_{t,v}^2}
+
+      # nilearn 0.14.1 glm/first_level/first_level.py _yule_walker, order 1
+    - ``'yule_walker_voxel'`` (:func:`yule_walker_voxel_ar1`, statsmodels ``GLSAR``):
+      the same ratio with :math:`e_{t,v} = r_{t,v} - \bar r_v`, each voxel demeaned
+      by its own mean over scans.
+
+      # statsmodels regression/linear_model.py yule_walker(order=1, method='adjusted')
+
+    For OLS residuals of a design with a constant, :math:`\bar r_v = 0` up to
+    rounding, so the two Yule-Walker estimates are :math:`n/(n-1)` times the lag-1 ratio.
+
+    Parameters
+    ----------
+    resid : ndarray, shape (n_scans,) or (n_scans, n_voxels)
+        OLS residuals. Pass every voxel at once for ``'yule_walker'`` (its mean is global).
+    estimator : {'lag1_ratio', 'yule_walker', 'yule_walker_voxel'}, default 'lag1_ratio'
+
+    Returns
+    -------
+    rho : float or ndarray of shape (n_voxels,)
+        Before binning (:func:`bin_rho`).
+
+    Raises
+    ------
+    InputError
+        For an estimator name not in :data:`AR_ESTIMATORS`.
     """
     if estimator == "lag1_ratio":
         return lag1_ratio(resid)
@@ -124,17 +169,39 @@ def estimate_rho(resid: np.ndarray, estimator: str = "lag1_ratio") -> np.ndarray
 def bin_rho(rho, bins: int = 100, method: str = "truncate") -> np.ndarray:
     r"""Discretise rho so that voxels share whitened designs.
 
-    - ``'truncate'``: :math:`\lfloor 100\rho \rfloor_0 / 100`, truncation toward
-      zero; # nistats run_glm: (ar1 * bins).astype(np.int) * 1. / bins
-    - ``'round'``: ``np.round(rho, log10(bins))``, to the nearest bin;
-      # nilearn 0.14.1 run_glm truncates too: (ar_coef_ * bins).astype(int) * 1.0 / bins
-    - ``'none'``: rho unchanged.
+    - ``'truncate'``: :math:`\rho = \operatorname{trunc}(b\hat\rho) / b`, truncation
+      toward zero (:math:`\lfloor b\hat\rho\rfloor / b` for :math:`\hat\rho \ge 0`,
+      :math:`\lceil b\hat\rho\rceil / b` below 0), b = ``bins``;
+      # nistats first_level_model.py run_glm: (ar1 * bins).astype(np.int) * 1. / bins
+      # nilearn 0.14.1 run_glm: (ar_coef_ * bins).astype(int) * 1.0 / bins, the same
+    - ``'round'``: :math:`\rho = \operatorname{rint}(b\hat\rho) / b` (to the
+      nearest bin, halves to even; for b = 100 this is ``np.round(rho, 2)``
+      bit for bit); a refglm alternative that
+      no peer uses, for measuring what truncation costs;
+    - ``'none'``: :math:`\rho = \hat\rho` (statsmodels ``GLSAR`` does not bin).
+
+    Parameters
+    ----------
+    rho : array_like
+        Estimates from :func:`estimate_rho`.
+    bins : int, default 100
+        Bins per unit.
+    method : {'truncate', 'round', 'none'}, default 'truncate'
+
+    Returns
+    -------
+    rho : ndarray of float64
+
+    Raises
+    ------
+    InputError
+        For a method not in :data:`AR_BINNINGS`.
     """
     rho = np.asarray(rho, dtype=np.float64)
     if method == "truncate":
         return (rho * bins).astype(int) * 1.0 / bins
     if method == "round":
-        return np.round(rho, int(np.log10(bins)))
+        return np.rint(rho * bins) / bins
     if method == "none":
         return rho
     raise InputError(

@@ -202,17 +202,30 @@ def _local_max(
 def local_maxima(
     data, affine, min_distance: float = 8.0, rules: str = "nistats"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Local maxima of a 3-D array, strongest first, pared by distance in mm.
+    r"""Local maxima of a 3-D array, strongest first, pared by distance in mm.
 
     1. A voxel is a local maximum when it equals the maximum of its 3x3x3
        neighbourhood and that neighbourhood is not constant
-       (``max - min > 0``); array edges are mirrored (``mode='reflect'``).
+       (``max - min > 0``); array edges are mirrored (``mode='reflect'``):
+
+       .. math:: z_v = \max_{N(v)} z \quad\text{and}\quad
+                 \max_{N(v)} z - \min_{N(v)} z > 0
+
     2. Face-connected local maxima form one plateau, reported at its
        value-weighted centre of mass rounded to the nearest voxel (numpy
-       rounding, halves to even), with the value found *at that voxel*.
-    3. Peaks are sorted by value, descending, and pared: walking the sorted
-       list, a peak is kept when its world distance (via ``affine``) to the
-       last kept peak exceeds ``min_distance``; the first is always kept.
+       rounding, halves to even), with the value found *at that voxel*:
+       :math:`\hat v = \operatorname{round}(\sum_{u \in P} z_u u / \sum_{u \in P} z_u)`.
+    3. Peaks are sorted by value, descending (:math:`m_1, m_2, \dots` at world
+       positions :math:`x_j` via ``affine``), and pared: walking the sorted
+       list, a peak is kept when its world distance to the *last kept* peak
+       exceeds ``min_distance``; the first is always kept:
+
+       .. math:: \text{keep } m_j \iff \lVert x_j - x_{\ell(j)} \rVert_2 >
+                 \texttt{min\_distance},\qquad
+                 \ell(j) = \max\{i < j : m_i \text{ kept}\}
+
+    # nistats reporting/_get_clusters_table.py _local_max: _identify_subpeaks,
+    # _sort_subpeaks, _pare_subpeaks (the double loop computes rule 3, see Notes)
 
     Parameters
     ----------

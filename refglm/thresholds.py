@@ -74,12 +74,18 @@ _BORDER_SIZE = 2
 
 
 def background_mask(stat) -> np.ndarray:
-    """Voxels of ``stat`` that differ from its background value.
+    r"""Voxels of ``stat`` that differ from its background value.
 
-    The background is read from the outer shell of the array, two voxels
-    thick: if any shell voxel is NaN the mask is ``~isnan(stat)``, otherwise
-    it is ``stat != median(shell)``. For a z map that is 0 outside the brain
-    this is the set of non-zero voxels.
+    The background is read from the outer shell :math:`B` of the array, two
+    voxels thick:
+
+    .. math::
+        \mathcal M = \{v : s_v \ne \operatorname{median}_{u \in B} s_u\}
+        \quad\text{or, if some } s_u\ (u \in B) \text{ is NaN,}\quad
+        \mathcal M = \{v : s_v \text{ not NaN}\}
+
+    For a z map that is 0 outside the brain this is the set of non-zero voxels.
+    # nistats thresholding.py map_threshold: NiftiMasker(mask_strategy='background')
 
     Parameters
     ----------
@@ -150,7 +156,7 @@ def map_threshold(
     keep_equal: bool = False,
     split_signs: bool = False,
 ) -> tuple[np.ndarray, float]:
-    """Threshold a z map at a corrected voxel level, then by cluster size.
+    r"""Threshold a z map at a corrected voxel level, then by cluster size.
 
     1. Voxels tested: ``mask``, or :func:`background_mask` of ``stat`` when
        ``mask`` is None; ``n`` is their number.
@@ -159,12 +165,26 @@ def map_threshold(
     3. Threshold ``t``: ``'fpr'``: ``norm.isf(alpha')``; ``'bonferroni'``:
        ``norm.isf(alpha' / n)``; ``'fdr'``: :func:`fdr_threshold` of the
        ``n`` values ``s`` at ``alpha'``; None: ``threshold`` (3.0 if None).
+       With :math:`\Phi` the standard normal CDF and :math:`s_{(1)} \ge \dots
+       \ge s_{(n)}`:
+
+       .. math::
+           t_{\text{fpr}} = \Phi^{-1}(1 - \alpha'),\quad
+           t_{\text{Bonf}} = \Phi^{-1}(1 - \alpha'/n),\quad
+           t_{\text{FDR}} = s_{(k)} - 10^{-12},\
+           k = \max\{i : 1 - \Phi(s_{(i)}) < \alpha' (i - \tfrac12)/n\}
+
+       (``fdr_formula='bh'``: :math:`i/n` in place of :math:`(i - \frac12)/n`).
     4. Voxel survives when ``s > t`` (``s >= t`` if ``keep_equal``), keeping
        its signed value; every other voxel, and all outside the mask, is 0.
     5. Clusters of the survivors (``connectivity``) with fewer than
        ``cluster_threshold`` voxels are set to 0. Default: clusters of
        ``|map| > t`` regardless of sign; ``split_signs``: positive and
-       negative survivors are clustered separately.
+       negative survivors are clustered separately. A cluster :math:`K` is kept
+       iff :math:`|K| \ge` ``cluster_threshold``.
+
+    # nistats thresholding.py map_threshold: stats *= (stats > threshold);
+    # label(np.abs(stat_map) > threshold); np.sum(labels == label_) < cluster_threshold -> 0
 
     Parameters
     ----------

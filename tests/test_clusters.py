@@ -29,6 +29,7 @@ from refglm.clusters import (
     voxel_volume,
 )
 from refglm.exceptions import InputError
+from refglm.maps import get_clusters_table as image_clusters_table
 
 # Header zooms are float32: voxel volumes agree with |det| to float32 precision.
 FLOAT32_VOLUME = {"rtol": 1e-6, "atol": 0.0}
@@ -452,6 +453,15 @@ def test_bad_arguments_raise_input_error_naming_them(kwargs, message):
     arguments.update(kwargs)
     with pytest.raises(InputError, match=message):
         get_clusters_table(**arguments)
+
+
+def test_image_table_names_stat_img_and_the_array_version():
+    with pytest.raises(
+        InputError,
+        match=r"stat_img: expected a path or a nibabel image, found ndarray; .*"
+        r"refglm\.clusters\.get_clusters_table",
+    ):
+        image_clusters_table(np.zeros((3, 3, 3)), 1.0)
 
 
 def test_input_error_is_a_value_error():

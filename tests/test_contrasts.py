@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
+from statsmodels.tools.sm_exceptions import ValueWarning
 
 from refglm.contrasts import (
     as_contrast_matrix,
@@ -14,8 +15,9 @@ from refglm.contrasts import (
     is_estimable,
     z_from_p,
 )
-from refglm.exceptions import InputError
+from refglm.exceptions import InputError, NotEstimableError
 from refglm.fit import KeepScan0GLSAR, run_glm
+from refglm.fit_vectorized import run_glm_vectorized
 from tests.strategies import data_for, estimable_contrasts, full_rank_designs
 
 COLUMNS = ["active", "rest", "drift_1", "constant"]
@@ -152,3 +154,79 @@ def test_contrast_result_outputs_by_nilearn_name(rng):
     assert_array_equal(res.output("effect_variance"), res.variance[0, 0])
     with pytest.raises(InputError, match="output_type"):
         res.output("beta")
+
+
+# ---------------------------------------------------------------------------
+# F contrasts with linearly dependent rows, and zero residual variance
+# ---------------------------------------------------------------------------
+
+# The rank-reduced F of dependent rows and the F of an independent subset are two
+# roundings of the same quadratic form (pinv vs inv of a small matrix): ~1e-15 relative.
+SAME_HYPOTHESIS_RTOL = 1e-10
+ENGINES = {"statsmodels": run_glm, "vectorized": run_glm_vectorized}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("dependent", "independent"),
+    [
+        (["active", "active"], ["active"]),
+        (["active - rest", "rest - active"], ["active - rest"]),
+        (["active", "rest", "active + rest"], ["active", "rest"]),
+    ],
+)
+def test_f_with_dependent_rows_equals_f_of_an_independent_subset(
+    rng, engine, dependent, independent
+):
+    X = np.column_stack([rng.standard_normal((40, 3)), np.ones(40)])
+    fit = ENGINES[engine](rng.standard_normal((40, 6)) + X[:, :1], X)
+    C_dep = as_contrast_matrix(dependent, COLUMNS)
+    C_ind = as_contrast_matrix(independent, COLUMNS)
+    with pytest.warns(UserWarning, match=rf"rank {len(independent)} < {len(dependent)}.*drop"):
+        dep = compute_contrast(fit, C_dep, stat_type="F")
+    ind = compute_contrast(fit, C_ind, stat_type="F")
+    assert_array_equal(dep.df_num, len(independent))
+    assert_allclose(dep.stat, ind.stat, rtol=SAME_HYPOTHESIS_RTOL)
+    assert_allclose(dep.p_value, ind.p_value, rtol=SAME_HYPOTHESIS_RTOL)
+    assert_allclose(dep.z_score, ind.z_score, rtol=SAME_HYPOTHESIS_RTOL)
+
+
+@given(st.data())
+def test_f_with_dependent_rows_matches_statsmodels_f_test(data):
+    X = data.draw(full_rank_designs(max_regressors=5))
+    Y = data.draw(data_for(X))
+    C = data.draw(estimable_contrasts(X.shape[1]))
+    C = np.vstack([C, -2.0 * C])  # rank 1: statsmodels uses pinv and df_num = 1
+    fit = _fit(X, Y)
+    with pytest.warns(UserWarning, match="linearly dependent"):
+        res = compute_contrast(fit, C, stat_type="F")
+    for j in range(Y.shape[1]):
+        with pytest.warns(ValueWarning, match="does not have full rank"):
+            sm_res = KeepScan0GLSAR(Y[:, j], X, rho=fit.rho[j]).fit().f_test(C)
+        assert float(sm_res.df_num) == res.df_num[j] == 1.0
+        assert_allclose(res.stat[j], float(sm_res.fvalue), rtol=STAT_RTOL)
+        assert_allclose(res.p_value[j], float(sm_res.pvalue), rtol=P_RTOL, atol=1e-300)
+
+
+def test_f_of_a_zero_variance_voxel_is_zero_not_a_singular_matrix(rng):
+    # Y = 0 gives beta = 0 and sigma2 = 0 exactly; nistats divides by
+    # max(sigma2, 1e-50), so F = 0 there (an inverse of C V C' sigma2 would be singular).
+    X = np.column_stack([rng.standard_normal((30, 2)), np.ones(30)])
+    Y = rng.standard_normal((30, 3))
+    Y[:, 1] = 0.0
+    fit = run_glm(Y, X, noise_model="ols")
+    assert fit.sigma2[1] == 0.0
+    res = compute_contrast(fit, np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert res.stat[1] == 0.0 and res.p_value[1] == 1.0
+    assert np.all(np.isfinite(res.stat))
+
+
+# statsmodels warns that the design with a zero column is rank-deficient: that is the setup.
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.SingularMatrixWarning")
+def test_f_with_rows_outside_the_design_is_not_estimable(rng):
+    # A zero column: C V C' = 0 exactly for a contrast of that column alone.
+    X = np.column_stack([rng.standard_normal((30, 2)), np.zeros(30), np.ones(30)])
+    fit = run_glm(rng.standard_normal((30, 2)), X, noise_model="ols")
+    C = np.array([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 2.0, 0.0]])
+    with pytest.raises(NotEstimableError, match=r"rank 0.*is_estimable"):
+        compute_contrast(fit, C, stat_type="F")

@@ -18,7 +18,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import ndimage
 from scipy.stats import norm
 
+from refglm import io
 from refglm.exceptions import InputError
+from refglm.maps import map_threshold as image_map_threshold
 from refglm.thresholds import (
     background_mask,
     bonferroni_threshold,
@@ -464,6 +466,47 @@ def test_nan_inside_mask_is_refused_but_allowed_outside():
     mask[1, 1, 1] = False
     out, _ = map_threshold(stat, mask, height_control=None, threshold=10.0)
     assert out[1, 1, 1] == 0.0 and np.isfinite(out).all()
+
+
+# ---------------------------------------------------------------------------
+# refglm.map_threshold (images, nistats' positional order)
+# ---------------------------------------------------------------------------
+
+
+def _z_img():
+    stat = np.zeros((6, 6, 6))
+    stat[2:4, 2:4, 2:4] = 5.0
+    stat[0, 0, 0] = 1.0
+    return io.to_image(stat, np.eye(4))
+
+
+@pytest.mark.parametrize("misplaced", [0.001, "fpr"])
+def test_image_map_threshold_names_mask_img_when_alpha_or_method_is_passed_second(misplaced):
+    # map_threshold(z, 0.001, 'fpr'): nistats' order puts 0.001 in mask_img
+    with pytest.raises(
+        InputError,
+        match=r"mask_img: expected a path or a nibabel image \(or None\), found "
+        r"(float|str) .*positional order.*alpha=0\.001, height_control='fpr'",
+    ):
+        image_map_threshold(_z_img(), misplaced, "fpr")
+
+
+def test_image_map_threshold_refuses_a_method_name_in_threshold():
+    # map_threshold(z, None, 0.05, 'fdr') used to run fpr and ignore 'fdr' silently
+    with pytest.raises(
+        InputError, match=r"threshold: expected a z value or None, found str 'fdr'.*keyword"
+    ):
+        image_map_threshold(_z_img(), None, 0.05, "fdr")
+
+
+def test_image_map_threshold_by_keyword_equals_the_array_version():
+    img = _z_img()
+    out_img, t = image_map_threshold(img, alpha=0.05, height_control="bonferroni")
+    expected, t_expected = map_threshold(
+        img.get_fdata(), None, alpha=0.05, height_control="bonferroni"
+    )
+    assert t == t_expected == bonferroni_threshold(0.05, 9)
+    assert_array_equal(out_img.get_fdata(), expected)
 
 
 # ---------------------------------------------------------------------------
