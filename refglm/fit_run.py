@@ -94,6 +94,11 @@ class FitResults:
     timings: dict = field(default_factory=dict)
 
 
+# The longest file name refglm writes is contrast-<name>_stat-variance_statmap.nii.gz
+# (36 characters around the name); 255 bytes is the usual file-name limit.
+MAX_CONTRAST_NAME_BYTES = 200
+
+
 def parse_contrast(text: str) -> tuple[str, object]:
     """``NAME=EXPR`` or ``EXPR`` -> (BIDS name, definition); ``;`` separates F rows.
 
@@ -116,8 +121,17 @@ def parse_contrast(text: str) -> tuple[str, object]:
         )
     definition = rows[0] if len(rows) == 1 else rows
     if name and name.isalnum() and name.isascii():
-        return name, definition
-    return camel_case_contrast_name(name or expr.replace(";", " ")), definition
+        bids_name = name
+    else:
+        bids_name = camel_case_contrast_name(name or expr.replace(";", " "))
+    if len(bids_name.encode()) > MAX_CONTRAST_NAME_BYTES:
+        raise InputError(
+            f"--contrast {text[:40]!r}...: expected a contrast name of at most "
+            f"{MAX_CONTRAST_NAME_BYTES} characters (it names the output files, and file "
+            f"names are limited to 255 bytes), found {len(bids_name.encode())}; give a short "
+            "name, e.g. --contrast 'effects=active; rest'."
+        )
+    return bids_name, definition
 
 
 def map_title(name, height_control, alpha, threshold, cluster_threshold) -> str:
