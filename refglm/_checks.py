@@ -9,20 +9,54 @@ found and the fix.
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from collections.abc import Mapping
 
 import numpy as np
 
 from refglm.exceptions import InputError
 
+# Python ints are unbounded; float() of one beyond ~1.8e308 raises OverflowError, and
+# numpy refuses them (np.isfinite(10**400) is a TypeError). Above this many digits an
+# integer is described by its size, not written out (repr() itself refuses ints of more
+# than 4300 digits).
+_LONGEST_SHOWN_INT = 30
+
+
+def _int_digits(value: int) -> int:
+    """The number of decimal digits of ``abs(value)``, without converting it to text."""
+    magnitude = abs(int(value))
+    if magnitude == 0:
+        return 1
+    digits = int(magnitude.bit_length() * math.log10(2))  # within 1 of the count
+    return digits + 1 if magnitude >= 10**digits else digits
+
 
 def _fmt(value: object) -> str:
-    """A number as a reader would write it: ``2.5``, not ``np.float64(2.5)``."""
+    """A number as a reader would write it: ``2.5``, not ``np.float64(2.5)``.
+
+    An integer too large for a float is described by its size
+    (``an integer too large for a float (401 digits)``), one of more than 30
+    digits by its length, so that a message never holds hundreds of digits.
+    """
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, numbers.Integral):
+        value = int(value)
+        digits = _int_digits(value)
+        if _as_float(value) is None:
+            return f"an integer too large for a float ({digits} digits)"
+        if digits > _LONGEST_SHOWN_INT:
+            return f"an integer of {digits} digits"
+        return repr(value)
     if isinstance(value, float):
-        return f"{value:g}" if np.isfinite(value) else repr(value)
+        return f"{value:g}" if math.isfinite(value) else repr(value)
+    if isinstance(value, numbers.Real) and _as_float(value) is None:
+        return f"{type(value).__name__} too large for a float"
     return repr(value)
 
 
@@ -32,29 +66,135 @@ def _input_error(field: str, expected: str, found: object, fix: str) -> InputErr
 
 
 def _is_real_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    """Whether ``value`` is a real number (Python or numpy; not a bool, not a string)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _as_float(value: object) -> float | None:
+    """``float(value)`` for a real number, or None when it has no float (too large).
+
+    Python ints and Fractions beyond the float range raise OverflowError in
+    ``float()``; they are the only reals whose conversion fails.
+    """
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (OverflowError, TypeError, ValueError):
+        return None
+
+
+def _finite_float(value: object) -> float | None:
+    """``value`` as a finite float, or None (not a real number, NaN, infinite, too large)."""
+    if not _is_real_number(value):
+        return None
+    number = _as_float(value)
+    if number is None or not math.isfinite(number):
+        return None
+    return number
 
 
 def _is_whole_number(value: object, minimum: int) -> bool:
-    """Whether ``value`` is a finite real number ``>= minimum`` with no fractional part."""
-    return (
-        _is_real_number(value)
-        and np.isfinite(value)
-        and value >= minimum
-        and float(value) == int(value)
-    )
+    """Whether ``value`` is a finite real number ``>= minimum`` with no fractional part.
+
+    Integers too large for a float are not (nothing in refglm can use them).
+    """
+    number = _finite_float(value)
+    return number is not None and number >= minimum and number == math.floor(number)
 
 
 def _check_positive(value: object, field: str, fix: str) -> float:
-    if not _is_real_number(value) or not np.isfinite(value) or value <= 0:
+    """Return ``value`` as a float after checking it is a finite number > 0."""
+    number = _finite_float(value)
+    if number is None or number <= 0:
         raise _input_error(field, "a finite number > 0", _fmt(value), fix)
-    return float(value)
+    return number
 
 
 def _check_finite(value: object, field: str, fix: str) -> float:
-    if not _is_real_number(value) or not np.isfinite(value):
+    """Return ``value`` as a float after checking it is a finite number."""
+    number = _finite_float(value)
+    if number is None:
         raise _input_error(field, "a finite number", _fmt(value), fix)
-    return float(value)
+    return number
+
+
+def _check_nonnegative(value: object, field: str, fix: str, maximum: float | None = None) -> float:
+    """Return ``value`` as a float after checking it is a finite number >= 0 (<= ``maximum``).
+
+    For sizes and distances (``cluster_threshold``, ``min_distance``): Python
+    ints of any size, numpy scalars and floats are accepted when they lie in
+    the range; bools, strings, NaN, infinities and integers too large for a
+    float are refused.
+    """
+    number = _finite_float(value)
+    if maximum is None:
+        if number is None or number < 0:
+            raise _input_error(field, "a finite number >= 0", _fmt(value), fix)
+    elif number is None or not 0 <= number <= maximum:
+        raise _input_error(field, f"a finite number >= 0 and <= {_fmt(maximum)}", _fmt(value), fix)
+    return number
+
+
+# The fit is CPU-bound and every loky worker is a process with numpy and statsmodels
+# loaded (about 100 MB each): workers beyond the CPUs only cost memory and start-up time
+# (`--n-jobs 99999` started more than 1000 and was killed for lack of memory). Four per
+# CPU still allows oversubscription (n_jobs=2 on a one-CPU CI runner, hyperthreads).
+_WORKERS_PER_CPU = 4
+# Backends whose workers are started on this machine; any other (the Dask backend) runs
+# the chunks on a cluster's workers, whose number is not this machine's CPUs.
+_LOCAL_BACKENDS = (None, "loky", "multiprocessing", "threading", "sequential")
+# Chunks in flight on a cluster (joblib's Dask backend submits n_jobs at a time).
+_MAX_REMOTE_JOBS = 4096
+
+
+def _cpu_count() -> int:
+    """CPUs this process may use (affinity and cgroup quotas included), as joblib counts them."""
+    try:
+        from joblib import cpu_count
+
+        return max(1, int(cpu_count()))
+    except Exception:  # noqa: BLE001 - joblib unusable here: fall back to the OS count
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_n_jobs(n_jobs: object, field: str = "n_jobs", backend: str | None = None) -> int:
+    """Return ``n_jobs`` as an int after checking it is a worker count refglm can start.
+
+    With a local ``backend`` (None, loky, ...): 1 to 4 workers per CPU this
+    process may use (joblib's ``cpu_count``, which honours CPU affinity and
+    cgroup quotas), or -1 (every CPU) to -CPUs (counted back from the CPUs,
+    as in joblib: -2 is all but one). With a remote backend (``'dask'``) the
+    workers are the cluster's: -1 (every worker of the cluster) or 1 to 4096.
+
+    Raises
+    ------
+    InputError
+        Naming ``field``: a bool, a non-integer, 0, or a count beyond the bounds.
+    """
+    cpus = _cpu_count()
+    if backend in _LOCAL_BACKENDS:
+        minimum, maximum = -cpus, _WORKERS_PER_CPU * cpus
+        expected = (
+            f"a whole number of workers from 1 to {maximum} ({_WORKERS_PER_CPU} per CPU; "
+            f"{cpus} CPU(s) here), or from -1 (every CPU) to -{cpus} (counted back from "
+            "the CPUs, as in joblib)"
+        )
+    else:
+        minimum, maximum = -1, _MAX_REMOTE_JOBS
+        expected = (
+            f"a whole number of workers from 1 to {maximum}, or -1 (every worker of the "
+            f"{backend} cluster)"
+        )
+    if (
+        not isinstance(n_jobs, numbers.Integral)
+        or isinstance(n_jobs, bool | np.bool_)
+        or int(n_jobs) == 0
+        or not minimum <= int(n_jobs) <= maximum
+    ):
+        found = _fmt(n_jobs) if _is_real_number(n_jobs) else f"{type(n_jobs).__name__} {n_jobs!r}"
+        raise _input_error(
+            field, expected, found, "pass e.g. 1 (one worker), or -1 for one worker per CPU"
+        )
+    return int(n_jobs)
 
 
 def _check_oversampling(oversampling: object) -> int:
@@ -62,7 +202,7 @@ def _check_oversampling(oversampling: object) -> int:
         raise _input_error(
             "oversampling",
             "a whole number >= 1",
-            repr(oversampling),
+            _fmt(oversampling),
             "pass an integer such as 50 (the nistats/nilearn default)",
         )
     return int(oversampling)

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from refglm._checks import _as_float, _fmt
 from refglm.exceptions import InputError
 
 
@@ -32,7 +33,12 @@ def _check_alpha(alpha) -> float:
             f"alpha: expected a probability strictly between 0 and 1, found "
             f"{type(alpha).__name__} {alpha!r}; pass a float such as 0.05."
         )
-    alpha = float(alpha)
+    alpha = _as_float(alpha)
+    if alpha is None:
+        raise InputError(
+            f"alpha: expected a probability strictly between 0 and 1, found {_fmt(alpha)}; "
+            "pass e.g. 0.001 (fpr) or 0.05 (fdr, bonferroni)."
+        )
     if not 0.0 < alpha < 1.0:
         raise InputError(
             f"alpha: expected a probability strictly between 0 and 1, found {alpha!r}; "
@@ -49,7 +55,12 @@ def _check_real(name: str, value, *, allow_none: bool = False, minimum=None):
         raise InputError(
             f"{name}: expected a real number, found {type(value).__name__} {value!r}; pass a float."
         )
-    value = float(value)
+    number = _as_float(value)
+    if number is None:
+        raise InputError(
+            f"{name}: expected a real number, found {_fmt(value)}; pass a float in range."
+        )
+    value = number
     if math.isnan(value):
         raise InputError(f"{name}: expected a real number, found nan; pass a finite float.")
     if minimum is not None and value < minimum:

@@ -17,11 +17,11 @@ Only paths and JSON are handled here; images are read by ``refglm.io``.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from refglm._checks import _finite_float
 from refglm.exceptions import InputError
 
 __all__ = ["BidsRun", "parse_entities", "find_bids_run", "applicable_files"]
@@ -239,7 +239,7 @@ def find_bids_run(
     where = _listing(sidecars, root) if sidecars else "no sidecar"
     if t_r is None and not require_t_r:
         pass
-    elif isinstance(t_r, bool) or not isinstance(t_r, int | float) or not math.isfinite(t_r):
+    elif isinstance(t_r, bool) or not isinstance(t_r, int | float) or _finite_float(t_r) is None:
         raise InputError(
             f"{func.name}: expected a RepetitionTime in seconds in its JSON sidecars ({where}), "
             f'found {t_r!r}; add "RepetitionTime": <seconds> to a *_bold.json, or pass --t-r.'

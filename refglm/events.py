@@ -13,15 +13,18 @@ by both sources (nistats 0.0.1rc0 ``check_events`` actually reads
 
 from __future__ import annotations
 
+import csv
 import decimal
+import io as _io
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
 
-from refglm._checks import _check_all_finite, _check_durations, _fmt, _input_error
+from refglm._checks import _check_durations, _fmt, _input_error
 
-__all__ = ["check_events", "check_onsets_in_run"]
+__all__ = ["check_events", "check_events_text", "check_onsets_in_run"]
 
 
 def _is_nan(value: object) -> bool:
@@ -80,10 +83,39 @@ def _numeric_column(events: pd.DataFrame, column: str) -> np.ndarray:
             [np.nan if value is None or value is pd.NA else float(value) for value in series],
             dtype=np.float64,
         )
-    _check_all_finite(
-        values, f"events['{column}']", f"fill in or drop the events with a missing {column}"
-    )
+    _check_finite_values(values, column)
     return values
+
+
+def _rows(mask: np.ndarray) -> str:
+    """The rows flagged in ``mask``, counted from 1 (the first event): ``row 3``, ``rows 3, 5``."""
+    rows = np.flatnonzero(mask) + 1
+    shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
+    return f"row {shown}" if rows.size == 1 else f"rows {shown}"
+
+
+def _check_finite_values(values: np.ndarray, column: str) -> None:
+    """Refuse missing (NaN) and infinite values, naming the rows (1 = the first event)."""
+    missing = np.isnan(values)
+    if missing.any():
+        raise _input_error(
+            f"events['{column}']",
+            "finite values",
+            f"{int(missing.sum())} NaN (missing) value(s) in {_rows(missing)} (counted from 1, "
+            "the first event)",
+            f"fill in or drop the events with a missing {column}",
+        )
+    infinite = np.isinf(values)
+    if infinite.any():
+        count = int(infinite.sum())
+        raise _input_error(
+            f"events['{column}']",
+            "finite values",
+            f"{'an infinite' if count == 1 else f'{count} infinite'} {column}"
+            f"{'' if count == 1 else 's'} in {_rows(infinite)} (counted from 1, the first event)",
+            f"write the {column} in seconds as an ordinary number; numbers beyond about "
+            "1.8e308 (such as 1e400) and 'inf' read as infinite",
+        )
 
 
 def check_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -110,10 +142,12 @@ def check_events(events: pd.DataFrame) -> pd.DataFrame:
     ``modulation`` defaults to ``np.ones(n_events)``; ``trial_type`` documented to default
     to ``np.repeat('dummy', n_events)``); nilearn 0.14.1 ``check_events`` (also rejects
     NaN and non-castable onset/duration, defaults ``trial_type`` to ``'dummy'``).
-    refglm additionally rejects an empty table, duplicated columns, negative
-    durations, NaN modulations or trial types, and values that only look numeric
-    (bools, bytes, complex numbers, dates); numeric text such as ``'1.5'`` is read
-    as nilearn reads it.
+    refglm additionally rejects an empty table, duplicated columns (also as
+    pandas renames them when reading a file: ``onset``, ``onset.1``), negative
+    durations, infinite values (``1e400`` reads as inf), NaN modulations or
+    trial types, and values that only look numeric (bools, bytes, complex
+    numbers, dates); numeric text such as ``'1.5'`` is read as nilearn reads it.
+    Errors about values name their rows, counted from 1 (the first event).
 
     Raises
     ------
@@ -127,15 +161,7 @@ def check_events(events: pd.DataFrame) -> pd.DataFrame:
             type(events).__name__,
             "load the events with pandas.read_csv(path, sep='\\t')",
         )
-    model_columns = ("trial_type", "onset", "duration", "modulation")
-    repeated = [c for c in model_columns if list(events.columns).count(c) > 1]
-    if repeated:
-        raise _input_error(
-            "events",
-            "one column of each name",
-            f"the columns {repeated} more than once",
-            "rename or drop the duplicated columns",
-        )
+    _check_repeated_columns(list(events.columns))
     for column in ("onset", "duration"):
         if column not in events.columns:
             raise _input_error(
@@ -182,6 +208,97 @@ def check_events(events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"trial_type": trial_type, "onset": onset, "duration": duration, "modulation": modulation}
     )
+
+
+_MODEL_COLUMNS = ("trial_type", "onset", "duration", "modulation")
+# pandas.read_csv renames a repeated header name: onset, onset.1, onset.2, ... (it always
+# does since pandas 2.0, which removed mangle_dupe_cols=False).
+_RENAMED_COPY = re.compile(r"^(?P<name>trial_type|onset|duration|modulation)\.(?P<n>[1-9][0-9]*)$")
+
+
+def _check_repeated_columns(columns: list, field: str = "events") -> None:
+    """Refuse a model column given twice, as such or as pandas' renamed copy ``onset.1``."""
+    for name in _MODEL_COLUMNS:
+        positions = [k + 1 for k, column in enumerate(columns) if column == name]
+        if len(positions) > 1:
+            raise _input_error(
+                field,
+                "one column of each name",
+                f"repeated column {name} (columns {', '.join(map(str, positions))} of "
+                f"{len(columns)} are all named {name!r})",
+                "keep one of them: rename or drop the others",
+            )
+    for column in columns:
+        match = _RENAMED_COPY.match(column) if isinstance(column, str) else None
+        if match and match["name"] in columns:
+            name = match["name"]
+            raise _input_error(
+                field,
+                "one column of each name",
+                f"repeated column {name} (columns {name!r} and {column!r}: pandas.read_csv "
+                f"renames a repeated header name {name!r} to {column!r})",
+                f"keep one '{name}' column in the header: rename or drop the other",
+            )
+
+
+def check_events_text(text: str, source: str = "events") -> list[str]:
+    """Check the raw text of an events TSV before pandas reads it; return the header's names.
+
+    ``pandas.read_csv`` hides two faults of the text: a repeated header name
+    (``onset`` twice) is renamed (``onset.1``), and data rows with one field
+    more than the header shift every value one column to the right (the
+    first field becomes the index; with ``index_col=False`` the extra fields
+    are dropped instead). Both are refused here, naming ``source``; extra
+    fields that are empty (trailing tabs) hold no data and are accepted
+    (pandas reads them as missing and drops them without a warning).
+    Blank lines are skipped, as ``read_csv(skip_blank_lines=True)`` does;
+    text that the :mod:`csv` module cannot split is left to pandas.
+
+    Parameters
+    ----------
+    text : str
+        The file's content (decoded).
+    source : str
+        What to call the table in the messages (its path).
+
+    Returns
+    -------
+    header : list of str
+        The names of the header row ([] for a file without one).
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the repeated column or the first row (counted from
+        1, the first event, and by line of the file) with more fields than
+        the header.
+    """
+    try:
+        rows = [
+            (line, row)
+            for line, row in enumerate(
+                csv.reader(_io.StringIO(text, newline=""), delimiter="\t"), start=1
+            )
+            if row
+        ]
+    except csv.Error:
+        return []  # pandas reports what it cannot parse
+    if not rows:
+        return []
+    _, header = rows[0]
+    _check_repeated_columns(header, f"{source} header")
+    for event, (line, row) in enumerate(rows[1:], start=1):
+        extra = [field for field in row[len(header) :] if field]
+        if extra:
+            raise _input_error(
+                source,
+                f"at most {len(header)} tab-separated fields in each row, one per column of "
+                f"the header {header}",
+                f"{len(row)} fields in row {event} (line {line}): the extra value(s) "
+                f"{extra[:3]} have no column",
+                "remove the extra fields, or name their columns in the header",
+            )
+    return header
 
 
 def check_onsets_in_run(events: pd.DataFrame, frame_times, source: str = "events") -> None:

@@ -9,7 +9,6 @@ before the long fit); ``run_fit`` fits and summarises each contrast with
 
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from refglm import io, thresholds
+from refglm import _checks, io, thresholds
 from refglm.conventions import get_convention
 from refglm.exceptions import InputError, NotEstimableError
 from refglm.maps import get_clusters_table, map_threshold
@@ -170,13 +169,8 @@ def _count_scans(func) -> int:
     return int(io.run_shape(func)[3])
 
 
-def _check_n_jobs(n_jobs) -> None:
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
-        raise InputError(
-            f"--n-jobs: expected a whole number of workers other than 0 (negative counts "
-            f"back from the number of CPUs, as in joblib), found {n_jobs!r}; pass e.g. "
-            "--n-jobs 1."
-        )
+def _check_n_jobs(n_jobs, backend=None) -> None:
+    _checks._check_n_jobs(n_jobs, "--n-jobs", backend=backend)
 
 
 def _check_threshold_parameters(
@@ -196,7 +190,7 @@ def _check_threshold_parameters(
                 "--height-control none: expected --threshold (a z value, e.g. 3.1), found "
                 "none; add --threshold or choose another --height-control."
             )
-        if not isinstance(threshold, numbers.Real) or not np.isfinite(threshold):
+        if _checks._finite_float(threshold) is None:
             raise InputError(
                 f"--threshold: expected a finite z value, found {threshold!r}; pass e.g. "
                 "--threshold 3.1."
@@ -211,15 +205,7 @@ def _check_threshold_parameters(
         ("--table-cluster-threshold", table_cluster_threshold),
         ("--min-distance", min_distance),
     ):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not np.isfinite(value)
-            or value < 0
-        ):
-            raise InputError(
-                f"{flag}: expected a number >= 0, found {value!r}; pass 0 to turn it off."
-            )
+        _checks._check_nonnegative(value, flag, "pass 0 to turn it off")
 
 
 def run_fit(
@@ -288,10 +274,22 @@ def run_fit(
     _check_threshold_parameters(
         height_control, alpha, threshold, cluster_threshold, table_cluster_threshold, min_distance
     )
-    _check_n_jobs(n_jobs)
+    _check_n_jobs(n_jobs, backend)
     timings = {}
     t0 = time.perf_counter()
     n_scans = _count_scans(func)
+    grid = func[0] if isinstance(func, list | tuple) and len(func) == 1 else func
+    n_voxels = int(np.prod(io.run_shape(grid)[:3]))
+    for flag, value in (
+        ("--cluster-threshold", cluster_threshold),
+        ("--table-cluster-threshold", table_cluster_threshold),
+    ):
+        _checks._check_nonnegative(
+            value,
+            flag,
+            f"pass at most the image's {n_voxels} voxels (0 keeps every cluster)",
+            maximum=n_voxels,
+        )
     events_source = "events"
     if isinstance(events, str) or hasattr(events, "__fspath__"):
         events_source = f"--events {events}"

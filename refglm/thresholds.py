@@ -34,6 +34,7 @@ import numbers
 
 import numpy as np
 
+from refglm._checks import _as_float, _finite_float, _fmt
 from refglm._map_checks import _check_alpha, _check_bool
 from refglm.clusters import _small_clusters, cluster_labels, connectivity_structure
 from refglm.exceptions import InputError
@@ -261,14 +262,10 @@ def map_threshold(
     split_signs = _check_bool("split_signs", split_signs)
     fdr_formula = _check_fdr_formula("fdr_formula", fdr_formula)
     connectivity_structure(connectivity)  # InputError unless connectivity is 6, 18 or 26
-    if (
-        isinstance(cluster_threshold, bool)
-        or not isinstance(cluster_threshold, numbers.Real)
-        or not cluster_threshold >= 0
-    ):
+    if _finite_float(cluster_threshold) is None or not 0 <= cluster_threshold <= data.size:
         raise InputError(
-            f"cluster_threshold: expected a cluster size in voxels >= 0, found "
-            f"{cluster_threshold!r}; pass 0 to keep every cluster."
+            f"cluster_threshold: expected a cluster size in voxels <= {data.size} (the map's "
+            f"size) and >= 0, found {_fmt(cluster_threshold)}; pass 0 to keep every cluster."
         )
     if height_control is None:
         if threshold is None:
@@ -276,7 +273,8 @@ def map_threshold(
         if (
             isinstance(threshold, bool)
             or not isinstance(threshold, numbers.Real)
-            or np.isnan(threshold)
+            or _as_float(threshold) is None
+            or np.isnan(float(threshold))
         ):
             raise InputError(
                 f"threshold: expected a real z value when height_control is None, found "

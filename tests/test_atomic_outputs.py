@@ -2,7 +2,8 @@
 
 Every output file is written to a temporary name in its folder and renamed
 (``io.atomic_write_bytes``); a command's outputs are staged in a hidden
-folder beside ``--out`` and moved in only when the run succeeds
+folder beside ``--out`` (inside it when ``--out`` is a mount point: see
+``tests/test_robust_outputs.py``) and moved in only when the run succeeds
 (``io.staged_output_dir``). The slow tests run ``refglm tutorial`` on the
 real data in a subprocess and interrupt it mid-fit with SIGINT, SIGTERM and
 SIGKILL: ``--out`` must hold exactly what it held before.

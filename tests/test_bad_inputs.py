@@ -357,7 +357,9 @@ def test_events_with_a_repeated_column():
     events = pd.DataFrame([[0.0, 10.0, 20.0]], columns=["onset", "duration", "onset"])
     with pytest.raises(InputError) as excinfo:
         check_events(events)
-    assert_words(str(excinfo.value), "events", "expected one column of each name", "['onset']")
+    assert_words(
+        str(excinfo.value), "events", "expected one column of each name", "repeated column onset"
+    )
 
 
 def test_onsets_entirely_after_the_run():
@@ -686,7 +688,7 @@ CLI_CASES = {
     ),
     "cluster-threshold": (
         {"extra": ["--cluster-threshold", "-5"]},
-        ["--cluster-threshold", "expected a number >= 0", "found -5"],
+        ["--cluster-threshold", "number >= 0", "found -5"],
     ),
     "threshold-missing": (
         {"extra": ["--height-control", "none"]},

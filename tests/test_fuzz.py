@@ -13,6 +13,7 @@ keeps a regression test below.
 
 from __future__ import annotations
 
+import io as _io
 import string
 import warnings
 from pathlib import Path
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 from refglm import io
 from refglm.contrasts import as_contrast_matrix, expression_to_contrast_vector
 from refglm.design import make_first_level_design_matrix
-from refglm.events import check_events, check_onsets_in_run
+from refglm.events import check_events, check_events_text, check_onsets_in_run
 from refglm.exceptions import InputError
 
 FRAME_TIMES = np.arange(20) * 2.0
@@ -134,6 +135,34 @@ def test_read_events_on_any_text(tmp_path, text):
 @given(payload=st.binary(max_size=200))
 def test_read_events_on_any_bytes(tmp_path, payload):
     _check_events_file(tmp_path, payload)
+
+
+@FUZZ
+@given(text=st.text() | _TABLES | plausible_tables())
+def test_check_events_text_on_any_text(text):
+    """The raw-text check returns the header or raises InputError; what it accepts, pandas
+    reads (``index_col=False``, as io.read_events does) without dropping a value."""
+    header = parses_or_input_error(check_events_text, text, "events.tsv")
+    if header is None:
+        return
+    assert isinstance(header, list) and all(isinstance(name, str) for name in header)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)  # "... loss of data ..."
+        try:
+            frame = pd.read_csv(
+                _io.StringIO(text),
+                sep="\t",
+                na_values=["n/a", ""],
+                keep_default_na=False,
+                index_col=False,
+            )
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            return  # reported by io.read_events as an empty or unparsable file
+    if header and not header[0].startswith(("\ufeff", '"')):
+        assert not any(str(c).endswith(".1") and str(c)[:-2] in _MODEL for c in frame.columns)
+
+
+_MODEL = ("onset", "duration", "trial_type", "modulation")
 
 
 # ------------------------------------------------------------------ events DataFrames
