@@ -4,39 +4,83 @@ Each handler takes the parsed arguments (see :mod:`refglm._cli_args`), runs
 the command, prints its summary and returns an exit code; :func:`refglm.cli.main`
 turns exceptions into exit codes. Every command that writes ``--out`` stages
 its files (``refglm.io.staged_output_dir``).
+
+The fitting commands draw their progress on stderr when it is a terminal
+(:class:`refglm.cli._Bars`): a step line while the run is loaded and masked,
+one bar per pass over the voxels, with the voxel count as its total ("OLS
+pass", then "AR(1) fit"), and step lines for what follows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import signal
-import sys
+import os
+from pathlib import Path
 
+from refglm._cli_args import _fit_inputs
+from refglm.cli import EXIT_INTERNAL, EXIT_OK, _Bars, _FitProgress, _stderr_is_terminal
 from refglm.exceptions import InputError
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
-EXIT_SIGINT, EXIT_SIGTERM = 128 + signal.SIGINT, 128 + signal.SIGTERM
+# --------------------------------------------------------------------------- progress
 
 
-def _progress_factory():
-    """A tqdm bar that switches itself off when stderr is not a terminal."""
-    from tqdm import tqdm
+def _fit_passes(convention, noise_model: str = "ar1") -> list[str]:
+    """The passes over the voxels that the fit reports, in order (both engines).
 
-    bars = {}
+    ``refglm.fit.run_glm`` and ``refglm.fit_vectorized.run_glm_vectorized``
+    call ``progress(n)`` for the n voxels of each chunk of an OLS pass, then
+    of the AR(1) fit; there is one pass for ``noise_model='ols'``, and one
+    for a convention whose ``ar_fit`` is ``'iterative'`` (GLSAR.iterative_fit).
+    """
+    from refglm.conventions import get_convention
 
-    def make(total, desc, unit="vox"):
-        bar = tqdm(total=total, desc=desc, unit=unit, disable=not sys.stderr.isatty())
-        bars[desc] = bar
-        return bar.update
+    if noise_model == "ols":
+        return ["OLS fit"]
+    if get_convention(convention).ar_fit == "iterative":
+        return ["AR(1) iterative fit"]
+    return ["OLS pass", "AR(1) fit"]
 
-    return make, bars
+
+def _count_fit_voxels(func, convention, mask_img=None) -> int:
+    """The number of voxels the fit fits, from the run masked as the model masks it.
+
+    For the bars' totals only (the fit's ``progress`` is told the voxels of
+    each chunk, not their number): ``FirstLevelModel.fit_array``'s EPI mask
+    of the mean, or ``mask_img > 0``, without the non-finite voxels. Called
+    before the fit, and only when bars are drawn; the run it reads is freed
+    when it returns.
+    """
+    import numpy as np
+
+    from refglm import io
+    from refglm.conventions import get_convention
+    from refglm.masking import compute_epi_mask, mean_epi
+    from refglm.model import run_dtype
+
+    conv = get_convention(convention)
+    data, _ = io.load_run(func, dtype=run_dtype(func, conv.input_dtype))
+    finite = np.isfinite(data).all(axis=3)
+    if mask_img is None:
+        mask = compute_epi_mask(mean_epi(data, conv.mask_mean_dtype))
+    else:
+        mask = io.image_data(mask_img)[0] > 0
+    return int(np.count_nonzero(mask & finite))
 
 
-def _close(bars):
-    for bar in bars.values():
-        bar.close()
-    bars.clear()
+def _fit_progress(bars, args, noise_model, count, load):
+    """A :class:`refglm.cli._FitProgress` when bars are drawn, else None."""
+    if not bars.enabled:
+        return None
+    passes = _fit_passes(args.convention, noise_model)
+    if args.engine == "vectorized" and passes == ["AR(1) iterative fit"]:
+        load += "; iterate rho"  # the vectorized iterations report only their last pass
+    return _FitProgress(bars, passes, count, load, after="contrasts, thresholds, clusters")
+
+
+def _finish(progress):
+    if progress is not None:
+        progress.finish()
 
 
 @contextlib.contextmanager
@@ -66,23 +110,49 @@ def _dask_backend(args):
         yield "dask"
 
 
+def _tutorial_voxels(data_dir, convention):
+    """The tutorial's voxel count (for the bars), from the data ``run_tutorial`` reads."""
+    from refglm.datasets import fetch_spm_auditory
+
+    data = fetch_spm_auditory(data_dir, verify=False)  # run_tutorial verifies them
+    return _count_fit_voxels(data.func, convention)
+
+
+def _run_tutorial(args, bars, backend=None):
+    """``run_tutorial`` with the command's options, drawing its progress on ``bars``."""
+    from refglm.pipeline import run_tutorial
+
+    progress = _fit_progress(
+        bars,
+        args,
+        "ar1",
+        lambda: _tutorial_voxels(args.data_dir, args.convention),
+        load="fetch, load and mask the SPM auditory run",
+    )
+    results = run_tutorial(
+        data_dir=args.data_dir,
+        n_jobs=args.n_jobs,
+        engine=args.engine,
+        convention=args.convention,
+        progress=progress,
+        backend=backend,
+    )
+    _finish(progress)
+    return results
+
+
 def _cmd_tutorial(args) -> int:
     from refglm import io
-    from refglm.pipeline import run_tutorial, write_tutorial
+    from refglm.pipeline import write_tutorial
 
-    make_bar, bars = _progress_factory()
-    update = make_bar(None, "fit")
-    with io.staged_output_dir(args.out) as stage, _dask_backend(args) as backend:
-        results = run_tutorial(
-            data_dir=args.data_dir,
-            n_jobs=args.n_jobs,
-            engine=args.engine,
-            convention=args.convention,
-            progress=update,
-            backend=backend,
-        )
-        _close(bars)
-        written = write_tutorial(results, stage, figures=True, report=True)
+    with (
+        _Bars() as bars,
+        io.staged_output_dir(args.out) as stage,
+        _dask_backend(args) as backend,
+    ):
+        results = _run_tutorial(args, bars, backend)
+        with bars.stepping("maps, figures and report"):
+            written = write_tutorial(results, stage, figures=True, report=True)
     print(f"refglm tutorial: fit {results.timings['fit']:.1f} s; wrote {len(written)} files")
     print(f"  mask: {results.mask_voxels} voxels")
     for name in ("fpr", "bonferroni", "fdr"):
@@ -90,41 +160,6 @@ def _cmd_tutorial(args) -> int:
     print(f"  cluster table: {len(results.clusters)} rows -> {args.out}/")
     print(f"  report: {args.out}/report.html")
     return EXIT_OK
-
-
-def _fit_inputs(args):
-    """(func, events, t_r, description) from --func/--events/--t-r or --bids-dir/--task."""
-    if args.bids_dir:
-        if args.func or args.events:
-            raise InputError(
-                "fit: expected either --bids-dir (with --task) or --func/--events, found both."
-            )
-        if not args.task:
-            raise InputError("fit: --bids-dir needs --task (e.g. --task auditory).")
-        from refglm.bids import find_bids_run
-
-        run = find_bids_run(
-            args.bids_dir,
-            args.task,
-            subject=args.subject,
-            session=args.session,
-            run=args.run,
-            require_t_r=args.t_r is None,
-        )
-        t_r = args.t_r if args.t_r is not None else run.t_r
-        return str(run.func), str(run.events), t_r, f"{run.func.name} (t_r {t_r:g} s)"
-    missing = [
-        flag
-        for flag, value in (("--func", args.func), ("--events", args.events), ("--t-r", args.t_r))
-        if value is None
-    ]
-    if missing:
-        raise InputError(
-            f"fit: missing {', '.join(missing)}; pass --func, --events and --t-r "
-            "(or --bids-dir and --task)."
-        )
-    func = args.func[0] if len(args.func) == 1 else list(args.func)
-    return func, args.events, args.t_r, f"{len(args.func)} file(s) (t_r {args.t_r:g} s)"
 
 
 def _cmd_fit(args) -> int:
@@ -141,8 +176,18 @@ def _cmd_fit(args) -> int:
                 "with NAME=EXPR."
             )
         contrasts[name] = definition
-    make_bar, bars = _progress_factory()
-    with io.staged_output_dir(args.out) as stage, _dask_backend(args) as backend:
+    with (
+        _Bars() as bars,
+        io.staged_output_dir(args.out) as stage,
+        _dask_backend(args) as backend,
+    ):
+        progress = _fit_progress(
+            bars,
+            args,
+            args.noise_model,
+            lambda: _count_fit_voxels(func, args.convention, args.mask),
+            load="load and mask the run",
+        )
         results = run_fit(
             func,
             events,
@@ -163,11 +208,13 @@ def _cmd_fit(args) -> int:
             cluster_threshold=args.cluster_threshold,
             table_cluster_threshold=args.table_cluster_threshold,
             min_distance=args.min_distance,
-            progress=make_bar(None, "fit"),
+            progress=progress,
             backend=backend,
         )
-        _close(bars)
-        written = write_fit(results, stage, figures=not args.no_report, report=not args.no_report)
+        _finish(progress)
+        report = not args.no_report
+        with bars.stepping("maps, figures and report" if report else "maps"):
+            written = write_fit(results, stage, figures=report, report=report)
     print(f"refglm fit: {what}; fit {results.timings['fit']:.1f} s; wrote {len(written)} files")
     print(f"  mask: {results.mask_voxels} voxels; design: {results.design.shape[1]} columns")
     for s in results.summaries:
@@ -179,21 +226,121 @@ def _cmd_fit(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    """Rerun the tutorial with the command's options and print the golden checks.
+
+    The checks and their table are the validation script's
+    (``validation/spm_auditory_tutorial.py``: ``checks_for``,
+    ``format_checks``); the run is made here so that ``--convention`` and the
+    progress bars reach it. The golden values are the nistats tutorial's:
+    under another convention the table shows how far that convention lands.
+    """
+    from refglm.conventions import DEFAULT_CONVENTION
     from refglm.report import load_validation_module
 
     module = load_validation_module()
-    argv = ["--n-jobs", str(args.n_jobs), "--engine", args.engine]
-    if args.data_dir:
-        argv += ["--data-dir", args.data_dir]
-    return module.main(argv)
+    with _Bars() as bars:
+        results = _run_tutorial(args, bars)
+    if args.convention != DEFAULT_CONVENTION:
+        print(
+            f"convention {args.convention}: compared with the golden values of the nistats "
+            f"tutorial (convention {DEFAULT_CONVENTION})"
+        )
+    checks = module.checks_for(results)
+    print(module.format_checks(checks))
+    print(
+        f"fit time: {results.timings['fit']:.1f} s (engine {args.engine}, n_jobs {args.n_jobs}, "
+        f"convention {args.convention})"
+    )
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_INTERNAL
+
+
+# ---------------------------------------------------------------------------- fetch
+
+
+@contextlib.contextmanager
+def _environ_without(name: str):
+    """Unset the environment variable ``name`` for the body of a ``with`` block."""
+    saved = os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ[name] = saved
+
+
+def _fetch_hint(root: Path, source: str) -> str:
+    """Why ``root`` holds no data to verify, and the commands that download them."""
+    from refglm._data_layout import (
+        DATASET_NAME,
+        ENV_DATA_DIR,
+        FUNC_STEMS,
+        _abbreviate,
+        _missing_files,
+        _required_files,
+    )
+    from refglm.datasets import _cache_root
+
+    if not root.exists():
+        found = "it does not exist"
+    elif not root.is_dir():
+        found = "it is not a folder"
+    elif not any(root.iterdir()):
+        found = "it is empty"
+    else:
+        missing = _missing_files(root)
+        found = f"{len(missing)} of {len(_required_files())} files are missing"
+        found += f" ({_abbreviate(missing, 2)})"
+    head = (
+        f"{source} {root}: expected the SPM auditory data (sub001/fM00223/...), but {found}; "
+        f"{source} only verifies data already there."
+    )
+    if (root / "fM00223").is_dir() or (root / f"{FUNC_STEMS[0]}.img").is_file():
+        return f"{head} This looks like the sub001 or fM00223 folder: give the one above sub001/."
+    # --cache-dir D downloads into D/spm_auditory: name the folder the user meant
+    into = root.parent if root.name == DATASET_NAME else root
+    to_cache = "refglm fetch spm-auditory"
+    if os.environ.get(ENV_DATA_DIR):  # fetch would verify that folder instead
+        to_cache = f"env -u {ENV_DATA_DIR} {to_cache}"
+    return (
+        f"{head} To download them, run `refglm fetch spm-auditory --cache-dir {into}` (into "
+        f"{into / DATASET_NAME}) or `{to_cache}` (into {_cache_root(None) / DATASET_NAME})."
+    )
 
 
 def _cmd_fetch(args) -> int:
-    from refglm.datasets import fetch_spm_auditory
+    """Verify the data in --data-dir (or $REFGLM_DATA_DIR), or download them into a cache.
 
-    data = fetch_spm_auditory(args.data_dir, progressbar=sys.stderr.isatty())
+    ``--data-dir DIR`` and ``$REFGLM_DATA_DIR`` name a folder that must
+    already hold the data: fetch verifies it and downloads nothing.
+    ``--cache-dir DIR`` downloads into ``DIR/spm_auditory`` when the data are
+    not there yet (``$REFGLM_DATA_DIR`` is then ignored); without either, the
+    data go into refglm's cache.
+    """
+    from refglm import datasets
+    from refglm._data_layout import ENV_DATA_DIR, _has_data
+
+    progressbar = _stderr_is_terminal()
+    if args.cache_dir is not None:
+        with _environ_without(ENV_DATA_DIR):
+            data = datasets.fetch_spm_auditory(cache_dir=args.cache_dir, progressbar=progressbar)
+    else:
+        if args.data_dir is not None:
+            root, source = Path(args.data_dir).expanduser(), "--data-dir"
+        elif os.environ.get(ENV_DATA_DIR):
+            root, source = Path(os.environ[ENV_DATA_DIR]).expanduser(), f"${ENV_DATA_DIR}"
+        else:
+            root = source = None
+        try:
+            data = datasets.fetch_spm_auditory(args.data_dir, progressbar=progressbar)
+        except InputError:
+            if root is None or _has_data(root):
+                raise
+            raise InputError(_fetch_hint(Path(os.path.abspath(root)), source)) from None
     print(f"spm-auditory: {len(data.func)} volumes verified in {data.data_dir}")
     return EXIT_OK
+
+
+# -------------------------------------------------------------------- explain-voxel
 
 
 def _cmd_explain_voxel(args) -> int:
@@ -206,17 +353,12 @@ def _cmd_explain_voxel(args) -> int:
     )
     i, j, k = info["ijk"]
     x, y, z = info["xyz"]
-    print(
-        f"refglm explain-voxel: SPM auditory tutorial model, voxel ijk ({i}, {j}, {k}) = "
-        f"mm ({x:g}, {y:g}, {z:g}); in the mask of {info['mask_voxels']} voxels; "
-        f"convention {trace.convention}"
-    )
-    print(trace.table())
-    print(f"z ({trace.contrast_name}) = {trace.z:.6f}")
+    stem = f"voxel-{i}-{j}-{k}"
     if args.out:
+        # written before anything is printed: a reader that closes stdout early
+        # (`| head -1`) stops the printout, not the files
         from refglm import io, plotting
 
-        stem = f"voxel-{i}-{j}-{k}"
         with io.staged_output_dir(args.out) as stage:
             plotting.plot_voxel_trace(
                 trace,
@@ -228,7 +370,17 @@ def _cmd_explain_voxel(args) -> int:
                 stage / f"{stem}_trace.json",
                 json.dumps(payload, indent=2, sort_keys=True) + "\n",
             )
-        print(f"  -> {args.out}/{stem}_trace.png, {stem}_trace.json")
+    print(
+        f"refglm explain-voxel: SPM auditory tutorial model, voxel ijk ({i}, {j}, {k}) = "
+        f"mm ({x:g}, {y:g}, {z:g}); in the mask of {info['mask_voxels']} voxels; "
+        f"convention {trace.convention}"
+    )
+    print(trace.table())
+    print(f"z ({trace.contrast_name}) = {trace.z:.6f}")
+    if args.out:
+        print(
+            f"  -> {args.out}/{stem}_trace.png, {stem}_trace.json (every vector and matrix in full)"
+        )
     return EXIT_OK
 
 

@@ -51,6 +51,23 @@ def _contrast_label(definition) -> str:
     return str(np.asarray(definition).tolist())
 
 
+def _shape(a) -> str:
+    return " x ".join(str(n) for n in np.shape(a))
+
+
+def _z_formula(z_method: str, cdf: str) -> str:
+    """The z conversion of ``contrasts.z_from_p`` as text; ``cdf`` is the statistic's CDF.
+
+    ``'two_tailed_ppf'`` (nilearn) takes :math:`\\Phi^{-1}` of the CDF itself
+    where :math:`\\Phi^{-1}(1 - p)` would be negative, that is where p > 1/2.
+    """
+    if z_method == "isf_clipped":
+        return "Phi^-1(1 - clip(p, 1e-300, 1 - 1e-16))"
+    if z_method == "two_tailed_ppf":
+        return f"Phi^-1(1 - clip(p)); Phi^-1(clip({cdf})) where p > 1/2"
+    return z_method
+
+
 def trace_voxel(
     raw,
     design: pd.DataFrame,
@@ -131,9 +148,8 @@ def trace_voxel(
     else:
         scaled = y
     s = np.asarray(scaled, dtype=np.float64)
-    step(
-        "design row X[0]", f"{X.shape[0]} x {X.shape[1]}: " + ", ".join(columns[:3]) + ", ...", X[0]
-    )
+    step("design columns", f"the {X.shape[1]} columns of X ({_shape(X)})", ", ".join(columns))
+    step("design row X[0]", "X[0, :], one value per column above", X[0])
     for col in columns:
         if not (col.startswith("drift_") or col == "constant"):
             step(
@@ -209,6 +225,11 @@ def trace_voxel(
         wexog = X
         beta_formula = "b = pinv(X) s   (statsmodels OLS)"
 
+    if noise_model == "ar1":
+        step("whitened design X~", "X~_t = X_t - rho * X_(t-1); scan 0 as for s~", wexog)
+        for col in columns:
+            if not (col.startswith("drift_") or col == "constant"):
+                step(f"whitened column {col}", "X~[:, col]", wexog[:, columns.index(col)])
     beta = np.asarray(res.params)
     for k, col in enumerate(columns[:2]):
         step(f"AR beta[{col}]" if noise_model == "ar1" else f"beta[{col}]", beta_formula, beta[k])
@@ -216,9 +237,12 @@ def trace_voxel(
     wresid = whitened - wfitted
     sigma2 = float(res.scale)
     df = float(res.df_resid)
+    step("whitened residuals e~", "e~ = s~ - X~ b~", wresid)
+    step("whitened sum of squares", "sum_t e~_t^2", float(np.sum(wresid**2)))
     step("residual df", "nu = n_whitened - rank(X)", int(df) if df.is_integer() else df)
-    step("residual variance", "sigma^2 = sum(e~_t^2) / nu,  e~ = s~ - X~ b~", sigma2)
+    step("residual variance", "sigma^2 = sum(e~_t^2) / nu", sigma2)
     cov = np.asarray(res.normalized_cov_params)
+    step("(X~'X~)^+", "pinv(X~' X~)", cov)
 
     C = as_contrast_matrix(contrast, columns)
     if C.shape[0] != 1:
@@ -235,14 +259,11 @@ def trace_voxel(
     z = float(z_from_p(p, conv.z_method, one_minus_p=stats.t.cdf(t, min(df, DOFMAX))))
     step("contrast c", label, c)
     step("contrast effect", "c . b~", effect)
+    step("c (X~'X~)^+ c'", "unscaled contrast variance", float(c @ cov @ c))
     step("contrast variance", "c (X~'X~)^+ c' sigma^2", variance)
     step("t", "effect / sqrt(variance)", float(t))
     step("p (one-sided)", f"1 - F_t(t; nu={df:g})", p)
-    z_formula = {
-        "isf_clipped": "Phi^-1(1 - clip(p, 1e-300, 1 - 1e-16))",
-        "two_tailed_ppf": "Phi^-1(1 - p), Phi^-1(F_t(t)) for t < 0",
-    }.get(conv.z_method, conv.z_method)
-    step("z", z_formula, z)
+    step("z", _z_formula(conv.z_method, "F_t(t; nu)"), z)
 
     trace = VoxelTrace(
         design=design,
@@ -289,5 +310,5 @@ def trace_voxel(
         step("F contrast C", f"{q} rows: {trace.f_contrast_name}", f"{q} x {F_mat.shape[1]}")
         step("F", "(C b~)' (C (X~'X~)^+ C' sigma^2)^-1 (C b~) / q", f)
         step("F p", f"1 - F_F(F; q={q}, nu={df:g})", f_p)
-        step("F z", z_formula, f_z)
+        step("F z", _z_formula(conv.z_method, "F_F(F; q, nu)"), f_z)
     return trace

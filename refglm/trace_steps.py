@@ -72,34 +72,61 @@ class VoxelTrace:
         return self.design.to_numpy(dtype=np.float64) @ self.beta
 
     def as_dict(self) -> dict:
-        """Scalars and short vectors as plain Python values (for JSON)."""
+        """Every number of the trace as plain Python values (for JSON), vectors in full.
+
+        Enough to recompute each step by hand: ``raw`` (y) gives ``mean``;
+        ``design`` (X, its rows with ``columns``) and ``scaled`` (s) the OLS
+        fit (``ols_beta``, ``ols_fitted``, ``ols_resid``), whose residuals
+        give ``lag1_sum``, ``resid_ss`` and rho; ``whitened`` (s~) and
+        ``whitened_design`` (X~) give ``beta`` (b~), ``whitened_fitted`` and
+        ``whitened_resid`` (e~), hence ``sigma2`` = sum(e~^2) / ``df``; with
+        ``cov_unscaled`` ((X~'X~)^+) the contrast's variance, t, p and z.
+        ``steps`` lists every printed step with its formula and full value.
+        Floats are float64 (float32 inputs converted exactly); JSON keeps
+        all 17 significant digits.
+        """
         cols = [str(c) for c in self.design.columns]
         out = {
             "convention": self.convention,
             "noise_model": self.noise_model,
+            "columns": cols,
+            "design": _matrix(self.design.to_numpy(dtype=np.float64), cols),
+            "frame_times": _floats(self.design.index.to_numpy(dtype=np.float64)),
+            "raw": _floats(self.raw),
             "mean": float(self.mean),
+            "scaled": _floats(self.scaled),
             "ols_beta": dict(zip(cols, map(float, self.ols_beta), strict=True)),
+            "ols_fitted": _floats(self.ols_fitted),
+            "ols_resid": _floats(self.ols_resid),
             "lag1_sum": float(self.lag1_sum),
             "resid_ss": float(self.resid_ss),
             "rho_raw": float(self.rho_raw),
             "rho": float(self.rho),
+            "whitened": _floats(self.whitened),
+            "whitened_design": _matrix(self.whitened_design, cols),
             "beta": dict(zip(cols, map(float, self.beta), strict=True)),
+            "whitened_fitted": _floats(self.whitened_fitted),
+            "whitened_resid": _floats(self.whitened_resid),
             "sigma2": float(self.sigma2),
             "df": float(self.df),
+            "cov_unscaled": _matrix(self.cov_unscaled, cols),
             "contrast": {
                 "name": self.contrast_name,
-                "weights": [float(w) for w in self.contrast],
+                "weights": _floats(self.contrast),
                 "effect": float(self.effect),
                 "variance": float(self.variance),
                 "t": float(self.t),
                 "p": float(self.p),
                 "z": float(self.z),
             },
+            "steps": [
+                {"name": s.name, "formula": s.formula, "value": _plain(s.value)} for s in self.steps
+            ],
         }
         if self.f_contrast is not None:
             out["f_contrast"] = {
                 "name": self.f_contrast_name,
-                "weights": self.f_contrast.tolist(),
+                "weights": np.asarray(self.f_contrast, dtype=np.float64).tolist(),
                 "F": float(self.f),
                 "p": float(self.f_p),
                 "z": float(self.f_z),
@@ -121,13 +148,32 @@ class VoxelTrace:
         return "\n".join(lines)
 
 
+def _floats(values) -> list[float]:
+    """A vector as Python floats (float64; float32 values converted exactly)."""
+    return np.asarray(values, dtype=np.float64).ravel().tolist()
+
+
+def _matrix(values, columns) -> dict:
+    """A matrix as ``{"columns": [...], "rows": [[...], ...]}`` (one list per row)."""
+    return {"columns": list(columns), "rows": np.asarray(values, dtype=np.float64).tolist()}
+
+
+def _plain(value):
+    """A step's value as JSON: text and integers as they are, numbers as float64 lists."""
+    if isinstance(value, str | int | np.integer):
+        return value if isinstance(value, str) else int(value)
+    arr = np.asarray(value, dtype=np.float64)
+    return float(arr) if arr.ndim == 0 else arr.tolist()
+
+
 def format_value(value, width: int = 40) -> str:
     """Format a traced value: 6 decimals for floats, a head/tail summary for arrays.
 
     Floats are printed with 6 decimals (as the tutorial printed its z
     scores) when their magnitude is between 1e-3 and 1e6, and in scientific
     notation otherwise; arrays show as many leading entries as fit in
-    ``width`` characters, the last entry and the length.
+    ``width`` characters, the last entry and the length; matrices their
+    shape and first row.
     """
     if isinstance(value, str):
         return value
@@ -136,6 +182,9 @@ def format_value(value, width: int = 40) -> str:
     arr = np.asarray(value)
     if arr.ndim == 0:
         return _fmt_float(float(arr))
+    if arr.ndim > 1:  # a matrix: its shape and its first row
+        shape = " x ".join(str(n) for n in arr.shape)
+        return f"{shape}, row 0: " + format_value(arr[0], width - len(shape) - 9)
     flat = arr.ravel()
     items = [_fmt_float(float(v), short=True) for v in flat]
     suffix = f"  (n={flat.size})"

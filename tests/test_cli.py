@@ -7,8 +7,10 @@ instead of refitting; two tests run the installed console script.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -70,14 +72,32 @@ def _one_line_error(err: str) -> str:
 # ----------------------------------------------------------------------------- help
 
 
+def _example_lines(help_text: str) -> list[str]:
+    """The command lines of the help's examples section ("example:" or "examples:")."""
+    lines = help_text.splitlines()
+    starts = [k for k, line in enumerate(lines) if line.startswith(("example:", "examples:"))]
+    assert starts, help_text
+    first = lines[starts[0]].removeprefix("examples:").removeprefix("example:").strip()
+    section = [first] + [line.strip() for line in lines[starts[0] + 1 :]]
+    return [line for line in section if line.startswith("refglm ")]
+
+
 @pytest.mark.parametrize(
     "command", [[], ["tutorial"], ["fit"], ["validate"], ["fetch"], ["explain-voxel"]]
 )
-def test_help_has_examples(command, capsys):
+def test_help_examples_are_runnable_command_lines(command, capsys):
+    """The examples section holds command lines that parse; a subcommand's are its own."""
+    from refglm._cli_args import _get_parser
+
     assert cli.main([*command, "--help"]) == 0
-    out = capsys.readouterr().out
-    assert "example" in out
-    assert "refglm " + (command[0] if command else "") in out
+    examples = _example_lines(capsys.readouterr().out)
+    assert examples
+    for line in examples:
+        argv = shlex.split(line, comments=True)
+        assert argv[0] == "refglm", line
+        if command:
+            assert argv[1] == command[0], line
+        _get_parser().parse_args(argv[1:])  # InputError (exit 2) if it does not parse
 
 
 def test_top_level_help_lists_every_subcommand_with_an_example(capsys):
@@ -92,12 +112,15 @@ def test_no_command_is_bad_input(capsys):
     assert _one_line_error(capsys.readouterr().err).startswith("refglm: error:")
 
 
-def test_progress_bar_is_off_when_stderr_is_not_a_terminal():
-    make, bars = cli._progress_factory()
-    update = make(10, "fit")
-    update(3)
-    assert bars["fit"].disable
-    cli._close(bars)
+def test_progress_bars_are_off_when_stderr_is_not_a_terminal(monkeypatch):
+    """Even under ``pytest -s``, where stderr is the terminal: it is replaced by a file."""
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    with cli._Bars() as bars:
+        bars.bar(10, "OLS pass").update(3)
+        bars.step("load and mask the run").update(1)
+    assert not bars.enabled
+    assert err.getvalue() == ""
 
 
 # ------------------------------------------------------------------------- tutorial
@@ -178,6 +201,26 @@ def test_validate_bad_data_dir(tmp_path, capsys):
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_validate_forwards_the_convention(tutorial_results, monkeypatch, capsys):
+    calls = []
+
+    def run_tutorial(**kwargs):
+        calls.append(kwargs)
+        return tutorial_results
+
+    monkeypatch.setattr(pipeline, "run_tutorial", run_tutorial)
+    cli.main(["validate", "--convention", "nilearn", "--engine", "vectorized"])
+    assert [(c["convention"], c["engine"]) for c in calls] == [("nilearn", "vectorized")]
+    assert "convention nilearn: compared with the golden values" in capsys.readouterr().out
+
+
+def test_validate_unknown_convention_is_bad_input(capsys):
+    assert cli.main(["validate", "--convention", "fsl"]) == cli.EXIT_INPUT
+    line = _one_line_error(capsys.readouterr().err)
+    assert "--convention: expected one of 'nistats', 'nilearn', 'statsmodels', found 'fsl'" in line
+
+
 # ---------------------------------------------------------------------------- fetch
 
 
@@ -191,9 +234,14 @@ def test_fetch_unknown_dataset(capsys):
     assert "invalid choice" in _one_line_error(capsys.readouterr().err)
 
 
-def test_fetch_empty_data_dir(tmp_path, capsys):
+def test_fetch_empty_data_dir_suggests_a_download_without_it(tmp_path, monkeypatch, capsys):
+    """--data-dir only verifies: the error names commands that download instead."""
+    monkeypatch.delenv("REFGLM_DATA_DIR", raising=False)
     assert cli.main(["fetch", "spm-auditory", "--data-dir", str(tmp_path)]) == cli.EXIT_INPUT
-    _one_line_error(capsys.readouterr().err)
+    line = _one_line_error(capsys.readouterr().err)
+    assert "it is empty; --data-dir only verifies data already there" in line
+    assert f"`refglm fetch spm-auditory --cache-dir {tmp_path}`" in line
+    assert "or `refglm fetch spm-auditory` (into " in line
 
 
 # ------------------------------------------------------------------------------ fit

@@ -1,4 +1,5 @@
-"""The CLI's exit codes: 0 ok, 1 internal error, 2 bad input (130 Ctrl-C, 143 SIGTERM).
+"""The CLI's exit codes: 0 ok, 1 internal error, 2 bad input (130 Ctrl-C, 141 stdout
+closed by its reader, 143 SIGTERM).
 
 Errors are one line on stderr with no traceback; ``--debug`` adds the
 traceback. Most tests call ``refglm.cli.main`` in-process; the last ones run
@@ -7,6 +8,9 @@ the installed console script, whose exit status is what a shell sees.
 
 from __future__ import annotations
 
+import errno
+import io as _io
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,6 +20,7 @@ import numpy as np
 import pytest
 
 from refglm import cli, io, pipeline
+from tests.conftest import spm_auditory_dir
 from tests.test_bad_inputs import (
     SHAPE,
     fit_args,
@@ -147,6 +152,39 @@ def test_debug_may_come_first(run_files, tmp_path):
     assert code == cli.EXIT_INPUT and "Traceback" in err
 
 
+# -------------------------------------------------------------------------- 141
+
+
+class _ClosedPipe(_io.TextIOBase):
+    """A stdout whose reader went away (``| head -1``): every write raises BrokenPipeError."""
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_exit_141_quietly_when_stdout_is_closed(monkeypatch, capsys):
+    import refglm.datasets
+
+    def fetched(*args, **kwargs):
+        return refglm.datasets.Bunch(func=["v.img"], data_dir="data")
+
+    monkeypatch.setattr(refglm.datasets, "fetch_spm_auditory", fetched)
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert cli.main(["fetch", "spm-auditory"]) == cli.EXIT_SIGPIPE == 141
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+def test_explain_voxel_writes_out_before_printing_into_a_closed_pipe(monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    args = ["explain-voxel", "--ijk", "51", "29", "36", "--data-dir", spm_auditory_dir()]
+    assert cli.main([*map(str, args), "--out", str(tmp_path / "v")]) == cli.EXIT_SIGPIPE
+    assert listing(tmp_path / "v") == ["voxel-51-29-36_trace.json", "voxel-51-29-36_trace.png"]
+
+
 # -------------------------------------------------------------------- warnings
 
 
@@ -174,9 +212,9 @@ def test_warnings_are_one_line_each(tmp_path):
 
 
 def _script(args, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, timeout=120, **kwargs
-    )
+    if "stdout" not in kwargs:
+        kwargs["capture_output"] = True
+    return subprocess.run([str(a) for a in args], text=True, timeout=120, **kwargs)
 
 
 def test_console_script_exit_codes(run_files, tmp_path):
@@ -204,3 +242,19 @@ def test_console_script_exit_codes(run_files, tmp_path):
     assert internal.returncode == 1
     assert one_line(internal.stderr).endswith("RuntimeError: boom (rerun with --debug)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok"]
+
+
+@pytest.mark.slow
+def test_console_script_explain_voxel_into_a_closed_pipe():
+    """`refglm explain-voxel ... | head -1`: no "internal error", no traceback; 141."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    try:
+        proc = _script(
+            [REFGLM, "explain-voxel", "--mm", "-60", "-6", "42", "--data-dir", spm_auditory_dir()],
+            stdout=write,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (cli.EXIT_SIGPIPE, "")

@@ -212,6 +212,30 @@ def test_trace_bad_input(rng):
         trace_voxel(y, design, "task", noise_model="ar2")
 
 
+def test_nilearn_z_formulas_name_the_cdf_of_their_own_statistic(rng):
+    y, design = _synthetic(rng)
+    tr = trace_voxel(y, design, "task", ["task", "drift_1"], convention="nilearn")
+    formulas = {s.name: s.formula for s in tr.steps}
+    assert "F_t(t; nu)" in formulas["z"]
+    assert "F_F(F; q, nu)" in formulas["F z"] and "F_t" not in formulas["F z"]
+
+
+def test_as_dict_holds_every_vector_in_full_as_json(rng):
+    import json
+
+    y, design = _synthetic(rng)
+    tr = trace_voxel(y, design, "task", ["task", "drift_1"])
+    d = json.loads(json.dumps(tr.as_dict()))
+    n, p = design.shape
+    for key in ("raw", "scaled", "ols_fitted", "ols_resid", "whitened", "whitened_resid"):
+        assert_array_equal(d[key], getattr(tr, key), err_msg=key)
+    assert_array_equal(d["design"]["rows"], design.to_numpy())
+    assert d["design"]["columns"] == list(design.columns)
+    assert np.shape(d["whitened_design"]["rows"]) == (n, p)
+    assert_array_equal(d["cov_unscaled"]["rows"], tr.cov_unscaled)
+    assert [s["name"] for s in d["steps"]] == [s.name for s in tr.steps]
+
+
 def test_format_value():
     assert format_value(9.811979058604333) == "9.811979"
     assert format_value(4.999e-23) == "4.999000e-23"
@@ -219,3 +243,4 @@ def test_format_value():
     text = format_value(np.arange(96.0), width=44)
     assert text.startswith("[0, 1.000, ") and text.endswith("95.000]  (n=96)")
     assert len(text) <= 44
+    assert format_value(np.eye(3), width=60) == "3 x 3, row 0: [1.000, 0, 0]  (n=3)"
