@@ -31,6 +31,7 @@ import traceback
 import warnings
 
 from refglm._cli_args import _get_parser
+from refglm.atomic import out_state
 from refglm.exceptions import InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -256,11 +257,15 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     previous_sigterm = _install_sigterm()
+    # Warnings are held until the command ends: printed (one line each) when it
+    # succeeds or fails inside refglm, dropped when it fails on bad input, whose
+    # one line on stderr is then the error alone. --debug prints them as they come.
+    held = []
     try:
         with warnings.catch_warnings():
             if not debug:
-                warnings.showwarning = _show_warning
-            code = _run(argv, debug)
+                warnings.showwarning = lambda message, *args, **kwargs: held.append(message)
+            code = _run(argv, debug, held)
             sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
             return code
     except BrokenPipeError:
@@ -271,35 +276,46 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGTERM, previous_sigterm)
 
 
-def _run(argv, debug: bool) -> int:
+def _flush_warnings(held: list) -> None:
+    """Print the held warnings, one line each, and forget them."""
+    for message in held:
+        _show_warning(message, None, None, None)
+    held.clear()
+
+
+def _run(argv, debug: bool, held: list) -> int:
     try:
         args = _get_parser().parse_args(argv)
         from refglm.cli_commands import COMMANDS
 
         with _quiet_downloads(args.command):
-            return COMMANDS[args.command](args)
+            code = COMMANDS[args.command](args)
+        _flush_warnings(held)
+        return code
     except SystemExit as exc:  # --help
+        _flush_warnings(held)
         return int(exc.code or 0)
     except InputError as exc:
+        held.clear()  # exit 2: the error is the one line on stderr
         if debug:
             traceback.print_exc()
         message = " ".join(str(exc).split())
         print(f"refglm: error: {message}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt as exc:
+        _flush_warnings(held)
         if debug:
             traceback.print_exc()
+        state = out_state(exc)
         if isinstance(exc, _Terminated):
-            print(
-                "refglm: terminated (SIGTERM); the output folder was left as it was",
-                file=sys.stderr,
-            )
+            print(f"refglm: terminated (SIGTERM); {state}", file=sys.stderr)
             return EXIT_SIGTERM
-        print("refglm: interrupted; the output folder was left as it was", file=sys.stderr)
+        print(f"refglm: interrupted; {state}", file=sys.stderr)
         return EXIT_SIGINT
     except BrokenPipeError:
         raise  # main() ends quietly
     except Exception as exc:  # noqa: BLE001 - the CLI turns every failure into an exit code
+        _flush_warnings(held)
         if debug:
             traceback.print_exc()
         message = " ".join(f"{exc.__class__.__name__}: {exc}".split())

@@ -300,15 +300,19 @@ def trace_voxel(
         F_mat = as_contrast_matrix(f_contrast, columns)
         q = F_mat.shape[0]
         eff = F_mat @ beta
-        var = F_mat @ cov @ F_mat.T * sigma2
-        f = float(eff @ np.linalg.solve(var, eff) / q)
-        f_p = float(stats.f.sf(f, q, min(df, DOFMAX)))
-        f_z = float(z_from_p(f_p, conv.z_method, one_minus_p=stats.f.cdf(f, q, min(df, DOFMAX))))
+        # contrasts.compute_contrast: the pseudo-inverse and df1 = rank when rows are
+        # dependent (statsmodels f_test), sigma^2 floored at 1e-50 (nistats)
+        ccov = F_mat @ cov @ F_mat.T
+        r = int(np.linalg.matrix_rank(ccov))
+        weights = np.linalg.inv(ccov) if r == q else np.linalg.pinv(ccov)
+        f = float(eff @ weights @ eff / r / max(sigma2, TINY))
+        f_p = float(stats.f.sf(f, r, min(df, DOFMAX)))
+        f_z = float(z_from_p(f_p, conv.z_method, one_minus_p=stats.f.cdf(f, r, min(df, DOFMAX))))
         trace.f_contrast_name = _contrast_label(f_contrast)
         trace.f_contrast = F_mat
         trace.f, trace.f_p, trace.f_z = f, f_p, f_z
         step("F contrast C", f"{q} rows: {trace.f_contrast_name}", f"{q} x {F_mat.shape[1]}")
-        step("F", "(C b~)' (C (X~'X~)^+ C' sigma^2)^-1 (C b~) / q", f)
-        step("F p", f"1 - F_F(F; q={q}, nu={df:g})", f_p)
+        step("F", "(C b~)' (C (X~'X~)^+ C')^+ (C b~) / (r max(sigma^2, 1e-50))", f)
+        step("F p", f"1 - F_F(F; r={r}, nu={df:g})", f_p)
         step("F z", _z_formula(conv.z_method, "F_F(F; q, nu)"), f_z)
     return trace

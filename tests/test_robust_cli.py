@@ -17,10 +17,6 @@ from refglm.exceptions import InputError
 from refglm.model import FirstLevelModel
 from tests.test_bad_inputs import SHAPE, T_R, fit_args, listing, run_cli, synthetic_run
 
-HOLD_WARNINGS = pytest.mark.xfail(
-    strict=True, reason="lead: cli.py must hold warnings until success"
-)
-
 
 def _nan_voxels_then_empty_mask(tmp_path):
     """A mask of the one voxel that is NaN in one scan: warned about, then excluded."""
@@ -62,7 +58,6 @@ def test_the_library_warns_then_refuses(scenario, tmp_path):
         FirstLevelModel(t_r=T_R, mask_img=mask_img).fit_array(data, affine, events)
 
 
-@HOLD_WARNINGS
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_cli_error_after_warnings_is_one_line(scenario, tmp_path):
     make, _ = SCENARIOS[scenario]

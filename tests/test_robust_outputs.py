@@ -437,9 +437,6 @@ def test_real_sigint_during_a_slowed_merge(tmp_path):
     assert _hidden_staging(tmp_path) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="lead: cli.py must print atomic.out_state(exc) for interrupts"
-)
 def test_cli_interrupt_during_the_merge_says_the_outputs_were_written(tmp_path, monkeypatch):
     run_files = write_run(tmp_path / "run")
     out = tmp_path / "results"
