@@ -37,8 +37,9 @@ ARCHIVE_NAME = "MoAEpilot.zip"
 
 _LOCATE_HINT = (
     f"Set {ENV_DATA_DIR} to a folder holding sub001/fM00223/fM00223_004..099.{{hdr,img}} "
-    "and sub001/fM00223/fM00223_events.tsv, or run `refglm fetch spm-auditory` to "
-    "download the data into the cache."
+    f"and sub001/fM00223/fM00223_events.tsv, or download them with `refglm fetch "
+    f"spm-auditory --cache-dir DIR` (plain `refglm fetch spm-auditory`, with {ENV_DATA_DIR} "
+    "unset, downloads into the refglm cache)."
 )
 
 
