@@ -6,6 +6,13 @@ With :math:`S_A, S_B` the supports (finite, non-zero voxels) of the reference
 statistics and correlation (:func:`compare_arrays`), Dice coefficients of the
 suprathreshold sets (:func:`threshold_agreement`) and peak matching
 (:func:`peak_matching`). Arrays in, numbers out: no files, no printing.
+
+Tolerances depend on the kind of map. Statistics (z, t, F, p: :data:`STAT_KINDS`)
+are unitless and compared with an absolute tolerance on :math:`\max|\Delta|`.
+Effects and variances are in signal units (squared for the variance), which
+differ between implementations that scale the signal differently and would
+dominate any absolute tolerance; they are compared relative to the reference's
+largest magnitude, :math:`\max|\Delta| \le r \max_{S_A}|A|` (:func:`tolerance_for`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ from refglm.conventions import get_convention
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "DEFAULT_RELATIVE_TOLERANCE",
+    "STAT_KINDS",
+    "is_stat_kind",
+    "tolerance_for",
     "HEIGHT_CONTROLS",
     "support",
     "finite_or_zero",
@@ -28,6 +39,32 @@ __all__ = [
 
 #: Default tolerance on max |Delta| (the acceptance tolerance of refglm against its peers).
 DEFAULT_TOLERANCE = 1e-6
+
+#: Default tolerance on max |Delta| / max |reference| for maps in signal units
+#: (effect, variance): the relative size of a 1e-6 difference in z.
+DEFAULT_RELATIVE_TOLERANCE = 1e-6
+
+#: Kinds (BIDS ``stat-<kind>``) of unitless maps, compared with the absolute tolerance;
+#: None is an unnamed map (a z map unless named otherwise). Every other kind (effect,
+#: variance, ...) is in signal units and compared relative to the reference.
+STAT_KINDS = (None, "z", "t", "F", "p", "stat")
+
+
+def is_stat_kind(kind) -> bool:
+    """True for unitless statistics (:data:`STAT_KINDS`), False for maps in signal units."""
+    return kind in STAT_KINDS
+
+
+def tolerance_for(
+    kind,
+    tolerance: float = DEFAULT_TOLERANCE,
+    relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
+) -> tuple[float, bool]:
+    """``(tolerance, relative)`` for a map of this kind (see the module docstring)."""
+    if is_stat_kind(kind):
+        return float(tolerance), False
+    return float(relative_tolerance), True
+
 
 #: Voxel-level thresholds compared: (height_control, alpha), as the tutorial's.
 HEIGHT_CONTROLS = (("fpr", 0.001), ("bonferroni", 0.05), ("fdr", 0.05))
@@ -49,7 +86,9 @@ def finite_or_zero(data: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(data), data, 0.0)
 
 
-def compare_arrays(a: np.ndarray, b: np.ndarray, tolerance: float = DEFAULT_TOLERANCE) -> dict:
+def compare_arrays(
+    a: np.ndarray, b: np.ndarray, tolerance: float = DEFAULT_TOLERANCE, relative: bool = False
+) -> dict:
     r"""Agreement of two maps on one grid.
 
     With :math:`S_A, S_B` the supports (finite, non-zero) and
@@ -59,12 +98,20 @@ def compare_arrays(a: np.ndarray, b: np.ndarray, tolerance: float = DEFAULT_TOLE
         \max_U|\Delta|,\quad \frac{1}{|U|}\sum_U|\Delta|,\quad
         Q_{0.99}(|\Delta|),\quad r = \mathrm{corr}_U(A, B)
 
+    A voxel is beyond tolerance when :math:`|\Delta| > \tau`, with
+    :math:`\tau` = ``tolerance``, or with ``relative``
+    :math:`\tau = \text{tolerance} \cdot \max_{S_A}|A|` (maps in signal units);
+    the pair is within tolerance when the supports are equal and
+    :math:`\max_U|\Delta| \le \tau`.
+
     Returns
     -------
     dict
         ``n_reference, n_candidate, n_both, only_reference, only_candidate,
-        max_abs, mean_abs, p99_abs, correlation, argmax_ijk, n_beyond_tolerance,
-        within_tolerance``.
+        max_abs, mean_abs, p99_abs, correlation, argmax_ijk, reference_max_abs,
+        max_rel, tolerance, relative, threshold, n_beyond_tolerance,
+        within_tolerance``; ``max_rel`` is :math:`\max|\Delta| / \max_{S_A}|A|`
+        (None when the reference is empty).
     """
     support_a, support_b = support(a), support(b)
     union = support_a | support_b
@@ -73,6 +120,7 @@ def compare_arrays(a: np.ndarray, b: np.ndarray, tolerance: float = DEFAULT_TOLE
     delta = np.abs(values_b - values_a)
     only_a = int((support_a & ~support_b).sum())
     only_b = int((support_b & ~support_a).sum())
+    scale = float(np.abs(finite_or_zero(a)[support_a]).max()) if support_a.any() else 0.0
     if delta.size:
         max_abs = float(delta.max())
         argmax = np.argwhere(union)[int(delta.argmax())]
@@ -83,6 +131,7 @@ def compare_arrays(a: np.ndarray, b: np.ndarray, tolerance: float = DEFAULT_TOLE
     correlation = None
     if delta.size > 1 and values_a.std() > 0 and values_b.std() > 0:
         correlation = float(np.corrcoef(values_a, values_b)[0, 1])
+    threshold = float(tolerance) * scale if relative else float(tolerance)
     return {
         "n_reference": int(support_a.sum()),
         "n_candidate": int(support_b.sum()),
@@ -94,8 +143,13 @@ def compare_arrays(a: np.ndarray, b: np.ndarray, tolerance: float = DEFAULT_TOLE
         "p99_abs": p99,
         "correlation": correlation,
         "argmax_ijk": None if argmax is None else [int(i) for i in argmax],
-        "n_beyond_tolerance": int((delta > tolerance).sum()),
-        "within_tolerance": bool(only_a == 0 and only_b == 0 and max_abs <= tolerance),
+        "reference_max_abs": scale,
+        "max_rel": max_abs / scale if scale > 0 else None,
+        "tolerance": float(tolerance),
+        "relative": bool(relative),
+        "threshold": threshold,
+        "n_beyond_tolerance": int((delta > threshold).sum()),
+        "within_tolerance": bool(only_a == 0 and only_b == 0 and max_abs <= threshold),
     }
 
 
@@ -161,6 +215,7 @@ def _cluster_table(data, affine, threshold, conv):
             min_distance=PEAK_MIN_DISTANCE_MM,
             two_sided=conv.cluster_table_two_sided,
             connectivity=conv.cluster_connectivity,
+            rules=conv.cluster_table_rules,
         )
 
 
@@ -168,9 +223,10 @@ def peak_matching(a: np.ndarray, b: np.ndarray, affine, convention="nistats") ->
     """Clusters and peaks of both z maps, each reference peak matched to the nearest candidate.
 
     Clusters of ``z > t`` (fpr .001 threshold of the convention's sidedness) with
-    at least 10 voxels; every row of the reference's table (peaks and subpeaks)
-    is matched to the candidate row nearest in world space (mm), with
-    ``delta = candidate peak - reference peak``.
+    at least 10 voxels, tabulated under the convention's ``cluster_table_rules``,
+    sidedness and connectivity (``clusters.get_clusters_table``); every row of the
+    reference's table (peaks and subpeaks) is matched to the candidate row nearest
+    in world space (mm), with ``delta = candidate peak - reference peak``.
     """
     from refglm.thresholds import fpr_threshold
 

@@ -26,13 +26,22 @@ For each pair of maps :math:`A` (reference) and :math:`B` (candidate), with
   (``clusters.get_clusters_table``, clusters of at least 10 voxels, peaks 8 mm
   apart), each reference peak matched to its nearest candidate peak (distance
   in mm, difference of peak values);
-- a verdict: within tolerance when every pair has the same grid, the same
-  support and :math:`\\max|\\Delta| \\le` tolerance.
+- a verdict: within tolerance when every map of REFERENCE has a partner in
+  CANDIDATE, and every pair has the same grid, the same support and
+  :math:`\\max|\\Delta| \\le \\tau`. For the statistics (z, t, F, p)
+  :math:`\\tau` is ``--tolerance``; for maps in signal units (effect, variance)
+  :math:`\\tau` is ``--relative-tolerance`` times the reference's largest
+  :math:`|A|` (``agreement.tolerance_for``). A reference map missing from the
+  candidate fails the verdict (exit 1); candidate maps without a reference are
+  reported as not compared.
 
 ``--explain`` (with ``--reference-from-data``) refits the reference under every
-named convention and under every single-choice flip of the default convention
-(and of the closest named one), and reports which brings the candidate
-closest, with the residual :math:`\\max|\\Delta|`.
+named convention and under every single-choice flip of each, scores each on the
+candidate's statistics (:math:`\\max|\\Delta|`, voxels beyond tolerance, mean
+:math:`|\\Delta|`), and names the one that brings the candidate within tolerance,
+with the baseline (the reference convention's own residual); when none does it
+says so (``refglm.compare_explain``). The names it prints
+(``nilearn+ar_binning=round``) are accepted by ``--convention``.
 
 Modules: :mod:`refglm.statmaps` (reading and pairing maps),
 :mod:`refglm.agreement` (the numerics), :mod:`refglm.compare_reference`
@@ -51,10 +60,12 @@ import argparse
 import sys
 
 from refglm.agreement import (
+    DEFAULT_RELATIVE_TOLERANCE,
     DEFAULT_TOLERANCE,
     compare_arrays,
     peak_matching,
     threshold_agreement,
+    tolerance_for,
 )
 from refglm.compare_explain import EXPLAIN_BOX_VOXELS, MAP_CHOICES, explain, variants
 from refglm.compare_reference import _expand_func, reference_from_data
@@ -79,6 +90,7 @@ __all__ = [
     "run",
     "main",
     "DEFAULT_TOLERANCE",
+    "DEFAULT_RELATIVE_TOLERANCE",
     "MAP_CHOICES",
 ]
 
@@ -92,15 +104,22 @@ def compare_maps(
     convention="nistats",
     reference_label: str = "",
     candidate_label: str = "",
+    relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
 ) -> CompareReport:
-    """Compare paired maps (see the module docstring); thresholds and peaks for z maps."""
+    """Compare paired maps (see the module docstring); thresholds and peaks for z maps.
+
+    Statistics (z, t, F, p) are within ``tolerance`` in :math:`\\max|\\Delta|`;
+    effects and variances within ``relative_tolerance`` times the reference's
+    largest magnitude (``agreement.tolerance_for``).
+    """
     conv = get_convention(convention)
     pairs, only_ref, only_cand = pair_maps(reference, candidate)
     reports = []
     for key, map_a, map_b in pairs:
         check_grids(map_a, map_b)
-        stats = compare_arrays(map_a.data, map_b.data, tolerance)
         kind = key[1]
+        tol, relative = tolerance_for(kind, tolerance, relative_tolerance)
+        stats = compare_arrays(map_a.data, map_b.data, tol, relative=relative)
         name = map_a.name if map_a.contrast is not None else map_b.name
         pair = PairReport(
             name, kind, map_a.source, map_b.source, stats, reference_map=map_a, candidate_map=map_b
@@ -117,6 +136,7 @@ def compare_maps(
         reports,
         only_ref,
         only_cand,
+        relative_tolerance=float(relative_tolerance),
     )
 
 
@@ -152,12 +172,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--tolerance",
         type=float,
         default=DEFAULT_TOLERANCE,
-        help=f"max |Δ| allowed (default: {DEFAULT_TOLERANCE:g})",
+        help=f"max |Δ| allowed on z, t, F and p maps (default: {DEFAULT_TOLERANCE:g})",
+    )
+    p.add_argument(
+        "--relative-tolerance",
+        type=float,
+        default=DEFAULT_RELATIVE_TOLERANCE,
+        help="max |Δ| allowed on effect and variance maps, as a fraction of the reference's "
+        f"largest |value| (default: {DEFAULT_RELATIVE_TOLERANCE:g})",
     )
     p.add_argument(
         "--convention",
         default=DEFAULT_CONVENTION,
-        help="convention of the thresholds, tables and the reference fit (default: nistats)",
+        help="convention of the thresholds, tables and the reference fit: a name "
+        "(nistats, nilearn, statsmodels) optionally with changed choices, e.g. "
+        "nilearn+ar_binning=round (default: nistats)",
     )
     g = p.add_argument_group("reference from data")
     g.add_argument(
@@ -174,6 +203,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--drift-order", type=int, default=1)
     g.add_argument("--slice-time-ref", type=float, default=0.0)
     g.add_argument("--min-onset", type=float, default=-24)
+    g.add_argument(
+        "--fir-delays",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="delays in scans of the FIR model (with --hrf-model fir)",
+    )
     g.add_argument("--noise-model", default="ar1", choices=["ar1", "ols"])
     g.add_argument("--mask", default=None, help="brain mask image (default: the EPI mask)")
     g.add_argument(
@@ -223,10 +260,19 @@ def _contrasts_from_args(items) -> dict:
 
 
 def run(args) -> int:
-    """Run ``refglm compare``; return 0 within tolerance, 1 beyond. Raises InputError."""
+    """Run ``refglm compare``; return 0 within tolerance, 1 beyond. Raises InputError.
+
+    Beyond also when a map of the reference is missing from the candidate.
+    """
     if not args.tolerance >= 0:
         raise InputError(
             f"--tolerance: expected a number >= 0, found {args.tolerance}; pass e.g. 1e-6."
+        )
+    relative_tolerance = getattr(args, "relative_tolerance", DEFAULT_RELATIVE_TOLERANCE)
+    if not relative_tolerance >= 0:
+        raise InputError(
+            f"--relative-tolerance: expected a number >= 0, found {relative_tolerance}; "
+            "pass e.g. 1e-6."
         )
     conv = get_convention(args.convention)
     contrasts = _contrasts_from_args(args.contrast)
@@ -255,6 +301,8 @@ def run(args) -> int:
             mask_img=args.mask,
             n_jobs=args.n_jobs,
         )
+        if getattr(args, "fir_delays", None) is not None:
+            model_params["fir_delays"] = args.fir_delays
         reference, model, definitions = reference_from_data(
             args.reference_from_data,
             args.events,
@@ -285,17 +333,24 @@ def run(args) -> int:
         candidate = load_maps(args.maps[1], "CANDIDATE")
         reference_label, candidate_label = args.maps
     report = compare_maps(
-        reference, candidate, args.tolerance, conv, reference_label, candidate_label
+        reference,
+        candidate,
+        args.tolerance,
+        conv,
+        reference_label,
+        candidate_label,
+        relative_tolerance=relative_tolerance,
     )
     if args.explain:
         report.explain = explain(
-            candidate,
+            {key: candidate[key] for key in reference},
             args.reference_from_data,
             args.events,
             definitions,
             tolerance=args.tolerance,
             box_voxels=args.explain_voxels,
             reference_convention=conv,
+            relative_tolerance=relative_tolerance,
             **model_params,
         )
     write_report(report, args.out)

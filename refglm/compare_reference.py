@@ -111,6 +111,7 @@ def _model_params(params: dict) -> dict:
         "t_r",
         "slice_time_ref",
         "hrf_model",
+        "fir_delays",
         "drift_model",
         "high_pass",
         "drift_order",

@@ -52,7 +52,14 @@ class PairReport:
 
 @dataclass
 class CompareReport:
-    """Everything ``refglm compare`` found."""
+    """Everything ``refglm compare`` found.
+
+    The verdict is within tolerance when every map of the reference has a
+    partner in the candidate and every pair is within its tolerance (the
+    statistics absolute, effects and variances relative: ``agreement.tolerance_for``).
+    A reference map missing from the candidate fails the verdict; candidate maps
+    the reference lacks are listed as not compared.
+    """
 
     reference: str
     candidate: str
@@ -62,14 +69,40 @@ class CompareReport:
     only_reference: list
     only_candidate: list
     explain: dict | None = None
+    relative_tolerance: float | None = None
 
     @property
     def within_tolerance(self) -> bool:
-        return bool(self.pairs) and all(p.stats["within_tolerance"] for p in self.pairs)
+        return (
+            bool(self.pairs)
+            and not self.only_reference
+            and all(p.stats["within_tolerance"] for p in self.pairs)
+        )
+
+    @staticmethod
+    def _excess(pair) -> float:
+        s = pair.stats
+        threshold = s.get("threshold", s.get("tolerance", 0.0))
+        if threshold > 0:
+            return s["max_abs"] / threshold
+        return math.inf if s["max_abs"] > 0 else 0.0
+
+    def _describe_pair(self, pair) -> str:
+        s = pair.stats
+        text = f"max|Δ| {s['max_abs']:.3g} in {pair.name}"
+        if s.get("relative"):
+            rel = s.get("max_rel")
+            text += (
+                f" ({'–' if rel is None else f'{rel:.3g}'} of the reference's max|value|; "
+                f"relative tolerance {s['tolerance']:g}"
+            )
+        else:
+            text += f" (tolerance {s.get('tolerance', self.tolerance):g}"
+        return text
 
     @property
     def verdict(self) -> str:
-        worst = max(self.pairs, key=lambda p: p.stats["max_abs"])
+        worst = max(self.pairs, key=self._excess)
         mask_a = sum(p.stats["only_reference"] for p in self.pairs)
         mask_b = sum(p.stats["only_candidate"] for p in self.pairs)
         n = len(self.pairs)
@@ -78,23 +111,38 @@ class CompareReport:
             if mask_a == mask_b == 0
             else f"{mask_a} voxels only in the reference, {mask_b} only in the candidate"
         )
+        not_compared = (
+            f" Not compared (no reference map): {', '.join(self.only_candidate)}."
+            if self.only_candidate
+            else ""
+        )
         if self.within_tolerance:
             return (
-                f"WITHIN TOLERANCE: candidate matches the reference within {self.tolerance:g} "
-                f"in {n} map pair(s): max|Δ| {worst.stats['max_abs']:.3g} "
-                f"({worst.name}); {masks}."
+                f"WITHIN TOLERANCE: candidate matches the reference in {n} map pair(s): "
+                f"{self._describe_pair(worst)}); {masks}.{not_compared}"
             )
-        return (
-            f"BEYOND TOLERANCE: max|Δ| {worst.stats['max_abs']:.3g} in {worst.name} "
-            f"(tolerance {self.tolerance:g}; {worst.stats['n_beyond_tolerance']} voxels beyond "
-            f"it); {masks}."
-        )
+        problems = []
+        if not all(p.stats["within_tolerance"] for p in self.pairs):
+            problems.append(
+                f"{self._describe_pair(worst)}; {worst.stats['n_beyond_tolerance']} voxels "
+                f"beyond it); {masks}"
+            )
+        if self.only_reference:
+            problems.append(
+                f"{len(self.only_reference)} of the reference's "
+                f"{len(self.only_reference) + n} maps missing from the candidate "
+                f"({', '.join(self.only_reference)})"
+            )
+            if len(problems) == 1:
+                problems.append(f"the {n} paired map(s) within tolerance; {masks}")
+        return f"BEYOND TOLERANCE: {'; '.join(problems)}.{not_compared}"
 
     def as_dict(self) -> dict:
         return {
             "reference": self.reference,
             "candidate": self.candidate,
             "tolerance": self.tolerance,
+            "relative_tolerance": self.relative_tolerance,
             "convention": self.convention,
             "within_tolerance": self.within_tolerance,
             "verdict": self.verdict,
@@ -139,6 +187,13 @@ def _pair_tables(pair: PairReport):
                 ["mean |Δ|", s["mean_abs"]],
                 ["99th percentile |Δ|", s["p99_abs"]],
                 ["correlation", s["correlation"]],
+                ["max |Δ| / max |reference|", s.get("max_rel")],
+                [
+                    "tolerance",
+                    f"{s['tolerance']:g} × max |reference| = {s['threshold']:.3g}"
+                    if s.get("relative")
+                    else s.get("tolerance"),
+                ],
                 ["voxels with |Δ| > tolerance", s["n_beyond_tolerance"]],
                 ["voxel of max |Δ| (i, j, k)", s["argmax_ijk"]],
             ],
@@ -189,15 +244,33 @@ def _pair_tables(pair: PairReport):
     return tables
 
 
-def _explain_lines(ex: dict, top: int = 10) -> tuple[str, list, list]:
-    rows = [[r["label"], r["max_abs"]] for r in ex["ranking"][:top]]
-    note = f"engine {ex['engine']}; " + (
-        f"ranked on a cube of {ex['box']['voxels']} voxels around the largest difference; "
-        "the three leading variants refitted on every voxel"
-        if ex["box"]
-        else "ranked on every voxel"
+def _explain_lines(ex: dict, top: int = 12) -> tuple[str, list, list]:
+    what = "max |Δ| / max |candidate|" if ex.get("relative") else "max |Δ|"
+    rows = [
+        [
+            r["label"],
+            r["name"],
+            r["max_abs"],
+            r["n_beyond_tolerance"],
+            r["mean_abs"],
+            ", ".join(r["same_maps"]) or "–",
+        ]
+        for r in ex["ranking"][:top]
+    ]
+    note = (
+        f"engine {ex['engine']}; {ex.get('n_variants', len(ex['ranking']))} variants (every "
+        "named convention and every single-choice flip of each); scored on "
+        f"{', '.join(ex.get('scored_maps', []))} with tolerance {ex.get('tolerance', 0):g}; "
+        + (
+            f"ranked on a cube of {ex['box']['voxels']} voxels around the largest difference; "
+            "the leading variants refitted on every voxel"
+            if ex["box"]
+            else "ranked on every voxel"
+        )
+        + "; variants with bitwise identical maps share a row"
     )
-    return note, ["variant", "max |Δ|"], rows
+    header = ["variant", "--convention", what, "voxels beyond tolerance", "mean |Δ|", "same maps"]
+    return note, header, rows
 
 
 def report_markdown(report: CompareReport) -> str:
@@ -207,15 +280,21 @@ def report_markdown(report: CompareReport) -> str:
         "",
         f"- reference: `{report.reference}`",
         f"- candidate: `{report.candidate}`",
-        f"- tolerance: {report.tolerance:g}; thresholds and tables: convention "
-        f"`{report.convention}`",
+        f"- tolerance: {report.tolerance:g} on statistics (z, t, F, p)"
+        + (
+            f", {report.relative_tolerance:g} relative on effects and variances"
+            if report.relative_tolerance is not None
+            else ""
+        )
+        + f"; thresholds and tables: convention `{report.convention}`",
         "",
         f"**Verdict: {report.verdict}**",
         "",
     ]
     if report.only_reference or report.only_candidate:
         lines += [
-            f"Unpaired maps: reference only {report.only_reference or '–'}; candidate only "
+            f"Unpaired maps: missing from the candidate (fails the verdict) "
+            f"{report.only_reference or '–'}; not compared (no reference map) "
             f"{report.only_candidate or '–'}.",
             "",
         ]

@@ -13,7 +13,7 @@ standardize_rule         'without_scaling', 'never'                        model
 ar_estimator             'lag1_ratio', 'yule_walker', 'yule_walker_voxel'  noise.estimate_rho
 ar_binning               'truncate', 'round', 'none'                       noise.bin_rho
 ar_bins                  int                                               noise.bin_rho
-ar_fit                   'fixed', 'iterative'                              fit.run_glm
+ar_fit                   'fixed', 'iterative' (ITERATIVE_REQUIRES)         fit.run_glm
 whiten_scan0             'keep', 'drop', 'prais_winsten'                   noise.ar1_whiten
 df                       'nobs_minus_rank'                                 fit.run_glm
 hrf_formula              'nistats', 'nilearn' (hrf.HRF_CHOICES)            hrf, design
@@ -28,9 +28,19 @@ cluster_table_rules      'nistats', 'nilearn'                              clust
 =======================  ================================================  ====================
 
 A convention is a frozen dataclass; :meth:`Convention.flipped` derives a
-variant with some choices changed (``nistats+ar_estimator=yule_walker``), which
-is how ``docs/conventions.md`` measures each choice and how
+variant with some choices changed, named by its base and its changes
+(``nistats+ar_estimator=yule_walker``, ``nilearn+ar_binning=round+ar_bins=1000``),
+which is how ``docs/conventions.md`` measures each choice and how
 ``refglm compare --explain`` attributes a difference to one choice.
+:func:`get_convention` accepts those names back.
+
+Some choices constrain others. ``ar_fit='iterative'`` is statsmodels'
+``GLSAR(y, X, rho=1).iterative_fit()``, which estimates rho with statsmodels'
+``yule_walker`` (each voxel demeaned), never bins it and drops scan 0; so it
+requires ``ar_estimator='yule_walker_voxel'``, ``ar_binning='none'`` and
+``whiten_scan0='drop'`` (:data:`ITERATIVE_REQUIRES`), and a convention that
+asks for anything else is refused rather than silently fitted as GLSAR.
+``ar_bins`` is not used when ``ar_binning='none'`` (:meth:`Convention.inert_choices`).
 
 The value of each choice, and where it comes from, is written next to it in
 :data:`CONVENTIONS`; ``CHOICE_VALUES`` lists the values each choice accepts.
@@ -47,6 +57,8 @@ __all__ = [
     "CONVENTIONS",
     "CHOICE_FIELDS",
     "CHOICE_VALUES",
+    "AR_CHOICES",
+    "ITERATIVE_REQUIRES",
     "DEFAULT_CONVENTION",
     "get_convention",
 ]
@@ -95,6 +107,32 @@ class Convention:
                     f"convention {self.name!r}, choice {key}: expected {expected}, found "
                     f"{value!r}; pick a value from refglm.conventions.CHOICE_VALUES[{key!r}]."
                 )
+        if self.ar_fit == "iterative":
+            wrong = {
+                key: getattr(self, key)
+                for key, value in ITERATIVE_REQUIRES.items()
+                if getattr(self, key) != value
+            }
+            if wrong:
+                found = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+                needed = ", ".join(f"{k}={ITERATIVE_REQUIRES[k]!r}" for k in wrong)
+                raise InputError(
+                    f"convention {self.name!r}, choice ar_fit='iterative': expected "
+                    f"{', '.join(f'{k}={v!r}' for k, v in ITERATIVE_REQUIRES.items())} "
+                    "(statsmodels GLSAR.iterative_fit estimates rho with yule_walker, never "
+                    f"bins it and drops scan 0), found {found}; use the 'statsmodels' "
+                    f"convention, or also set {needed}."
+                )
+
+    def inert_choices(self, noise_model: str = "ar1") -> tuple[str, ...]:
+        """The choices that cannot change a fit under this convention.
+
+        ``noise_model='ols'`` uses no AR choice (:data:`AR_CHOICES`); ``ar_bins``
+        is unused when ``ar_binning='none'`` (statsmodels' ``GLSAR`` too).
+        """
+        if noise_model == "ols":
+            return AR_CHOICES
+        return ("ar_bins",) if self.ar_binning == "none" else ()
 
     def as_dict(self) -> dict:
         """All fields, ``name`` first, as a plain dict."""
@@ -105,12 +143,17 @@ class Convention:
         return {key: getattr(self, key) for key in CHOICE_FIELDS}
 
     def flipped(self, **changes) -> Convention:
-        """A copy with some choices changed, named ``base+field=value,...``.
+        """A copy with some choices changed, named ``base+field=value+...``.
+
+        The name lists, in :data:`CHOICE_FIELDS` order, every choice that differs
+        from the named convention it derives from (``nilearn+ar_binning=round``),
+        so that :func:`get_convention` gives the same convention back from it.
 
         Raises
         ------
         InputError
-            For an unknown field or a value the field does not accept.
+            For an unknown field, a value the field does not accept, or a
+            combination the table refuses (see :data:`ITERATIVE_REQUIRES`).
         """
         unknown = [k for k in changes if k not in CHOICE_FIELDS]
         if unknown:
@@ -118,8 +161,17 @@ class Convention:
                 f"convention choice {unknown[0]!r}: expected one of {', '.join(CHOICE_FIELDS)}; "
                 "check the spelling against refglm.conventions.CHOICE_FIELDS."
             )
-        label = ",".join(f"{k}={v}" for k, v in changes.items())
-        return replace(self, name=f"{self.name}+{label}" if label else self.name, **changes)
+        base_name = self.name.split("+", 1)[0]
+        base = CONVENTIONS.get(base_name)
+        label_changes = dict(changes)
+        if base is not None:
+            merged = {**self.choices(), **changes}
+            label_changes = {k: merged[k] for k in CHOICE_FIELDS if merged[k] != getattr(base, k)}
+            name = base_name
+        else:
+            name = self.name
+        name += "".join(f"+{k}={v}" for k, v in label_changes.items())
+        return replace(self, name=name, **changes)
 
     def differences(self, other: Convention) -> dict:
         """``{field: (self's value, other's value)}`` for every choice that differs."""
@@ -131,6 +183,19 @@ class Convention:
 
 
 CHOICE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Convention) if f.name != "name")
+
+#: The choices of the AR(1) noise model (none acts under ``noise_model='ols'``).
+AR_CHOICES: tuple[str, ...] = ("ar_estimator", "ar_binning", "ar_bins", "ar_fit", "whiten_scan0")
+
+#: What ``ar_fit='iterative'`` requires: statsmodels 0.14
+#: ``regression/linear_model.py GLSAR.iterative_fit`` re-estimates rho with
+#: ``yule_walker(resid, order=1, method='adjusted', demean=True)`` (each voxel
+#: demeaned), uses it unbinned, and ``GLSAR.whiten`` returns ``_x[self.order:]``.
+ITERATIVE_REQUIRES: dict[str, str] = {
+    "ar_estimator": "yule_walker_voxel",
+    "ar_binning": "none",
+    "whiten_scan0": "drop",
+}
 
 #: Accepted values of every choice (``int``: any positive integer).
 CHOICE_VALUES: dict[str, tuple | type] = {
@@ -266,8 +331,11 @@ CONVENTIONS: dict[str, Convention] = {
         ar_estimator="yule_walker_voxel",
         # statsmodels GLSAR: rho used as estimated
         ar_binning="none",
+        # unused with ar_binning='none' (Convention.inert_choices); the table's default
         ar_bins=100,
-        # statsmodels GLSAR.iterative_fit(maxiter=3): fit, re-estimate rho, refit
+        # statsmodels GLSAR.iterative_fit(maxiter=3): fit, re-estimate rho, refit. It
+        # requires the three choices above and below (ITERATIVE_REQUIRES): they are what
+        # iterative_fit does, so this row is the only iterative fit the table can express.
         ar_fit="iterative",
         # statsmodels linear_model.py GLSAR.whiten returns _x[self.order:]: scan 0 dropped
         whiten_scan0="drop",
@@ -288,20 +356,62 @@ CONVENTIONS: dict[str, Convention] = {
 DEFAULT_CONVENTION = "nistats"
 
 
+def _parse_value(key: str, text: str, name: str):
+    """The value of choice ``key`` written as ``text`` in a convention name."""
+    allowed = CHOICE_VALUES[key]
+    if allowed is int:
+        if text.strip().isdigit():
+            return int(text)
+    else:
+        for value in allowed:
+            if str(value) == text.strip():
+                return value
+    expected = "a positive int" if allowed is int else f"one of {', '.join(map(str, allowed))}"
+    raise InputError(
+        f"convention {name!r}, choice {key}: expected {expected}, found {text!r}; pick a "
+        f"value from refglm.conventions.CHOICE_VALUES[{key!r}]."
+    )
+
+
 def get_convention(convention) -> Convention:
     """Look a convention up by name (or pass a :class:`Convention` through).
+
+    A name is a convention of :data:`CONVENTIONS`, optionally followed by
+    changed choices, ``name+choice=value[+choice=value...]`` (what
+    :meth:`Convention.flipped` and ``refglm compare --explain`` print), e.g.
+    ``nilearn+ar_binning=round`` or ``nistats+ar_bins=1000+two_sided=True``.
 
     Raises
     ------
     InputError
-        For a name that is not in :data:`CONVENTIONS`.
+        For a base name that is not in :data:`CONVENTIONS`, a malformed or
+        unknown choice, a value the choice does not accept, or a combination
+        the table refuses.
     """
     if isinstance(convention, Convention):
         return convention
-    try:
-        return CONVENTIONS[convention]
-    except (KeyError, TypeError):
+    if not isinstance(convention, str):
         raise InputError(
             f"convention: expected one of {', '.join(CONVENTIONS)}, found {convention!r}; "
             "pick a name from refglm.conventions.CONVENTIONS."
-        ) from None
+        )
+    base_name, *parts = convention.split("+")
+    base = CONVENTIONS.get(base_name.strip())
+    if base is None:
+        raise InputError(
+            f"convention: expected one of {', '.join(CONVENTIONS)}, optionally followed by "
+            f"+choice=value, found {convention!r}; pick a name from "
+            "refglm.conventions.CONVENTIONS."
+        )
+    changes = {}
+    for part in parts:
+        key, sep, text = part.partition("=")
+        key = key.strip()
+        if not sep or key not in CHOICE_FIELDS:
+            raise InputError(
+                f"convention {convention!r}: expected name+choice=value with a choice among "
+                f"{', '.join(CHOICE_FIELDS)}, found {part!r}; write e.g. "
+                "'nilearn+ar_binning=round'."
+            )
+        changes[key] = _parse_value(key, text, convention)
+    return base.flipped(**changes) if changes else base

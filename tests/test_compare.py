@@ -362,3 +362,246 @@ def test_refglm_cli_dispatches_compare(tmp_path):
     assert refglm_main(["compare", a, a, "--out", o]) == EXIT_WITHIN
     assert refglm_main(["compare", a, b, "--out", o]) == EXIT_BEYOND
     assert refglm_main(["compare", str(tmp_path / "nope"), b]) == EXIT_INPUT
+
+
+# ------------------------------------------------------------- explain: which variant
+
+
+def _explain(run_folder, cand, **params):
+    from refglm.compare import explain
+
+    return explain(
+        cand,
+        run_folder / "run.nii.gz",
+        run_folder / "events.tsv",
+        {"aMinusB": "a - b"},
+        t_r=T_R,
+        mask_img=run_folder / "mask.nii.gz",
+        **params,
+    )
+
+
+def _candidate_maps(run_folder, out, convention, **params):
+    from refglm.model import FirstLevelModel
+
+    model = FirstLevelModel(
+        t_r=T_R, mask_img=run_folder / "mask.nii.gz", convention=convention, **params
+    ).fit(run_folder / "run.nii.gz", run_folder / "events.tsv")
+    out.mkdir()
+    nib.save(model.compute_contrast("a - b"), out / "contrast-aMinusB_stat-z_statmap.nii.gz")
+    return load_maps(out)
+
+
+def test_explain_attributes_a_single_flip_of_nilearn(synthetic_run, tmp_path):
+    # with the SPM HRF nistats and nilearn differ only in the AR estimator and the z
+    # conversion; the flip is nilearn's, not nistats'
+    from refglm.conventions import get_convention
+
+    flipped = get_convention("nilearn").flipped(ar_binning="round")
+    cand = _candidate_maps(synthetic_run, tmp_path / "c", flipped, hrf_model="spm")
+    result = _explain(synthetic_run, cand, hrf_model="spm")
+    assert (result["best"]["name"], result["explained"]) == ("nilearn+ar_binning=round", True)
+
+
+def test_explain_attributes_a_single_flip_of_statsmodels(synthetic_run, tmp_path):
+    from refglm.conventions import get_convention
+
+    flipped = get_convention("statsmodels").flipped(ar_fit="fixed")
+    result = _explain(synthetic_run, _candidate_maps(synthetic_run, tmp_path / "c", flipped))
+    assert (result["best"]["name"], result["explained"]) == ("statsmodels+ar_fit=fixed", True)
+
+
+def test_explain_reports_the_reference_conventions_residual_as_baseline(synthetic_run, tmp_path):
+    cand = _candidate_maps(synthetic_run, tmp_path / "c", "nilearn")
+    result = _explain(synthetic_run, cand)
+    baseline = result["baseline"]
+    assert (baseline["name"], baseline["max_abs"] > 1e-3) == ("nistats", True)
+    assert "baseline: reference convention nistats, max|Δ|" in result["message"]
+
+
+def test_explain_says_nothing_explains_another_hrf(synthetic_run, tmp_path):
+    # glover candidate, spm reference: no convention choice changes the HRF model
+    cand = _candidate_maps(synthetic_run, tmp_path / "c", "nistats", hrf_model="glover")
+    result = _explain(synthetic_run, cand, hrf_model="spm")
+    assert result["explained"] is False
+    assert result["message"].startswith("no convention choice explains this")
+
+
+def test_explain_says_nothing_explains_an_ols_candidate(synthetic_run, tmp_path):
+    cand = _candidate_maps(synthetic_run, tmp_path / "c", "nistats", noise_model="ols")
+    result = _explain(synthetic_run, cand)
+    assert result["explained"] is False
+    assert "model parameters (HRF model, noise model" in result["message"]
+
+
+def test_explain_under_ols_tries_no_ar_choice(synthetic_run, tmp_path):
+    # the AR choices cannot change an OLS fit: no variant may be labelled by one
+    from refglm.conventions import AR_CHOICES
+
+    cand = _candidate_maps(synthetic_run, tmp_path / "c", "nilearn", noise_model="ols")
+    result = _explain(synthetic_run, cand, noise_model="ols")
+    named = [row["name"] for row in result["ranking"]]
+    assert not [name for name in named if any(f"+{k}=" in name for k in AR_CHOICES)]
+
+
+def test_explain_folds_variants_with_identical_maps(synthetic_run, tmp_path):
+    # the run is float32: input_dtype=float32 gives nistats' maps bit for bit
+    result = _explain(synthetic_run, _candidate_maps(synthetic_run, tmp_path / "c", "nilearn"))
+    rows = {row["name"]: row for row in result["ranking"]}
+    assert "nistats+input_dtype=float32" in rows["nistats"]["same_maps"]
+    assert "nistats+input_dtype=float32" not in rows
+
+
+def test_explain_ranks_ties_in_max_delta_by_voxels_beyond_tolerance():
+    from refglm.compare_explain import _Result, rank_key
+    from refglm.conventions import get_convention
+
+    def result(conv, n_beyond, mean_abs):
+        return _Result(get_convention(conv), 0.05, n_beyond, mean_abs, True, {}, conv)
+
+    a = result("nistats", 900, 0.01)
+    b = result("nilearn+ar_binning=round", 10, 0.02)
+    c = result("nilearn", 10, 0.001)
+    ranked = sorted([a, b, c], key=lambda r: rank_key(r, 1e-6))
+    assert [r.conv.name for r in ranked] == ["nilearn", "nilearn+ar_binning=round", "nistats"]
+
+
+def test_explain_tries_single_flips_of_every_named_convention():
+    from refglm.compare_explain import candidate_conventions
+
+    names = {conv.name for conv in candidate_conventions()}
+    assert {"nilearn+ar_binning=round", "statsmodels+ar_fit=fixed", "nistats+ar_bins=10"} <= names
+
+
+def test_explain_tries_no_combination_the_table_refuses():
+    from refglm.compare_explain import candidate_conventions
+    from refglm.conventions import get_convention
+
+    for conv in candidate_conventions():
+        assert get_convention(conv.name).choices() == conv.choices()
+
+
+def test_explain_does_not_flip_the_unused_bins_of_statsmodels():
+    from refglm.compare_explain import variants
+    from refglm.conventions import get_convention
+
+    assert not [c for c in variants(get_convention("statsmodels")) if "ar_bins" in c.name]
+
+
+@pytest.mark.slow
+def test_explain_flip_on_the_real_data_is_attributed_to_its_convention(spm_auditory, tmp_path):
+    # the review's case: on the tutorial nistats and nilearn tie as named conventions;
+    # nilearn with rounded AR bins must not be explained as a flip of nistats
+    from refglm.compare import explain
+    from refglm.conventions import get_convention
+    from refglm.model import FirstLevelModel
+
+    first = FirstLevelModel(t_r=7, hrf_model="spm", engine="vectorized", noise_model="ols")
+    first.fit(spm_auditory.func, spm_auditory.events)
+    box = np.zeros(first.mask_.shape, dtype=np.int8)
+    box[20:44, 24:34, 31:41] = first.mask_[20:44, 24:34, 31:41]
+    mask = tmp_path / "box.nii.gz"
+    nib.save(nib.Nifti1Image(box, first.affine_), mask)
+    flipped = get_convention("nilearn").flipped(ar_binning="round")
+    model = FirstLevelModel(
+        t_r=7, hrf_model="spm", mask_img=mask, convention=flipped, engine="vectorized"
+    ).fit(spm_auditory.func, spm_auditory.events)
+    (tmp_path / "c").mkdir()
+    nib.save(
+        model.compute_contrast("active - rest"),
+        tmp_path / "c" / "contrast-activeMinusRest_stat-z_statmap.nii.gz",
+    )
+    result = explain(
+        load_maps(tmp_path / "c"),
+        spm_auditory.func,
+        spm_auditory.events,
+        {"activeMinusRest": "active - rest"},
+        t_r=7,
+        hrf_model="spm",
+        mask_img=mask,
+    )
+    assert (result["best"]["name"], result["explained"]) == ("nilearn+ar_binning=round", True)
+
+
+# ---------------------------------------------------------- names, unpaired maps, kinds
+
+
+def test_convention_accepts_the_name_explain_prints(synthetic_run, tmp_path):
+    from refglm.conventions import get_convention
+
+    flipped = get_convention("nilearn").flipped(ar_binning="round")
+    cand = _candidate(synthetic_run, tmp_path / "cand", flipped)
+    argv = [str(cand), *_from_data_argv(synthetic_run, tmp_path / "o")]
+    assert main([*argv, "--convention", flipped.name]) == EXIT_WITHIN
+
+
+def test_malformed_convention_name_exits_2(tmp_path):
+    _save(tmp_path / "a", _z_map())
+    argv = [str(tmp_path / "a"), str(tmp_path / "a"), "--convention", "nilearn+ar_binning"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == EXIT_INPUT
+
+
+def test_reference_maps_missing_from_the_candidate_fail_the_verdict(tmp_path):
+    for kind in ("z", "t", "p"):
+        _save(tmp_path / "a", _z_map(), kind=kind)
+    _save(tmp_path / "b", _z_map(), kind="z")
+    out = tmp_path / "o"
+    assert main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)]) == EXIT_BEYOND
+    report = json.loads((out / "compare.json").read_text())
+    assert "2 of the reference's 3 maps missing from the candidate" in report["verdict"]
+
+
+def test_candidate_maps_without_a_reference_are_listed_not_failed(tmp_path):
+    _save(tmp_path / "a", _z_map(), kind="z")
+    for kind in ("z", "t"):
+        _save(tmp_path / "b", _z_map(), kind=kind)
+    out = tmp_path / "o"
+    assert main([str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out)]) == EXIT_WITHIN
+    report = json.loads((out / "compare.json").read_text())
+    assert report["only_candidate"] == ["contrast-aMinusB_stat-t"]
+
+
+def test_effect_maps_are_compared_relative_to_their_magnitude(tmp_path):
+    # signal units: 1e5 * z differs by 1e-3 (1e-8 of its largest value): within 1e-6
+    _save(tmp_path / "a", 1e5 * _z_map(), kind="effect")
+    _save(tmp_path / "b", 1e5 * _z_map() + 1e-3 * _brain(), kind="effect")
+    argv = [str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "o")]
+    assert main(argv) == EXIT_WITHIN
+
+
+def test_effect_maps_beyond_the_relative_tolerance_fail(tmp_path):
+    _save(tmp_path / "a", _z_map(), kind="effect")
+    _save(tmp_path / "b", _z_map() * (1 + 1e-4), kind="effect")
+    argv = [str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "o")]
+    assert main(argv) == EXIT_BEYOND
+
+
+def test_z_maps_keep_the_absolute_tolerance(tmp_path):
+    # the same 1e-3 on a z map is beyond 1e-6
+    _save(tmp_path / "a", 1e5 * _z_map())
+    _save(tmp_path / "b", 1e5 * _z_map() + 1e-3 * _brain())
+    argv = [str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "o")]
+    assert main(argv) == EXIT_BEYOND
+
+
+def test_explain_scores_the_statistics_not_the_effects(synthetic_run, tmp_path):
+    from refglm.compare_explain import scored_keys
+
+    cand = _candidate_maps(synthetic_run, tmp_path / "c", "nistats")
+    cand[("aMinusB", "effect")] = cand[("aMinusB", "z")]
+    assert scored_keys(cand) == ([("aMinusB", "z")], False)
+
+
+def test_peak_tables_follow_the_conventions_cluster_table_rules(monkeypatch):
+    from refglm import agreement, clusters
+
+    seen = []
+    original = clusters.get_clusters_table
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("rules"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(clusters, "get_clusters_table", spy)
+    agreement.peak_matching(_z_map(), _z_map(), AFFINE, "nilearn")
+    assert seen == ["nilearn", "nilearn"]

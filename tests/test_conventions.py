@@ -7,12 +7,14 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from statsmodels.regression.linear_model import yule_walker
 
-from refglm import clusters, hrf, masking, model, noise, thresholds
-from refglm.contrasts import Z_METHODS, compute_contrast, z_from_p
+from refglm import clusters, masking, model, noise, thresholds
+from refglm.contrasts import compute_contrast, z_from_p
 from refglm.conventions import (
+    AR_CHOICES,
     CHOICE_FIELDS,
     CHOICE_VALUES,
     CONVENTIONS,
+    ITERATIVE_REQUIRES,
     Convention,
     get_convention,
 )
@@ -29,11 +31,12 @@ GLSAR_ATOL = 1e-10
 # ----------------------------------------------------------------------------- the table
 
 
-def test_every_convention_value_is_accepted_by_its_field():
-    for conv in CONVENTIONS.values():
-        for key, value in conv.choices().items():
-            allowed = CHOICE_VALUES[key]
-            assert (isinstance(value, int) and value > 0) if allowed is int else value in allowed
+@pytest.mark.parametrize("key", CHOICE_FIELDS)
+def test_a_value_outside_the_table_is_refused(key):
+    fields = get_convention("nistats").as_dict()
+    fields[key] = 0 if CHOICE_VALUES[key] is int else "not-a-value"
+    with pytest.raises(InputError, match=f"choice {key}: expected"):
+        Convention(**fields)
 
 
 def test_choice_values_cover_every_field():
@@ -72,29 +75,28 @@ def test_get_convention_passes_a_convention_through():
     assert get_convention(conv) is conv
 
 
-def test_nilearn_row():
-    conv = get_convention("nilearn")
-    assert conv.choices() == {
-        "input_dtype": "native",
-        "mask_mean_dtype": "input",
-        "scaling_dtype": "input",
-        "standardize_rule": "never",
-        "ar_estimator": "yule_walker",
-        "ar_binning": "truncate",
-        "ar_bins": 100,
-        "ar_fit": "fixed",
-        "whiten_scan0": "keep",
-        "df": "nobs_minus_rank",
-        "hrf_formula": "nilearn",
-        "z_method": "two_tailed_ppf",
-        "two_sided": True,
-        "fdr_formula": "bh",
-        "cluster_connectivity": 6,
-        "threshold_keep_equal": True,
-        "threshold_split_signs": True,
-        "cluster_table_two_sided": False,
-        "cluster_table_rules": "nilearn",
-    }
+def _documented_table():
+    """{choice: {convention: cell}} from the table of docs/conventions.md."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "conventions.md").read_text()
+    section = text.split("## The table", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
+    header = [cell.strip().strip("`") for cell in rows[0]]
+    table = {}
+    for row in rows[1:]:
+        cells = dict(zip(header, (cell.strip() for cell in row), strict=True))
+        table[cells["choice"].split("`")[1]] = cells
+    return table
+
+
+@pytest.mark.parametrize("name", list(CONVENTIONS))
+def test_docs_table_states_every_choice_of_every_convention(name):
+    # docs/conventions.md's table is written by hand: it must say what the code does
+    table = _documented_table()
+    assert set(table) == set(CHOICE_FIELDS)
+    for key, value in CONVENTIONS[name].choices().items():
+        assert table[key][name].split(" ")[0] == str(value), key
 
 
 def test_statsmodels_row_differs_from_nistats_in_the_ar_fit_only():
@@ -110,52 +112,99 @@ def test_statsmodels_row_differs_from_nistats_in_the_ar_fit_only():
 # ---------------------------------------------------------------- each choice has one home
 
 
-def test_every_ar_estimator_is_implemented():
-    resid = np.random.default_rng(0).standard_normal((40, 3))
-    for value in CHOICE_VALUES["ar_estimator"]:
-        assert noise.estimate_rho(resid, value).shape == (3,)
+def test_each_ar_estimator_gives_its_own_rho(rng):
+    # residuals with a global and per-voxel means: the three estimators differ
+    resid = rng.standard_normal((40, 3)) + np.array([1.0, -1.0, 2.0])
+    rhos = [noise.estimate_rho(resid, value) for value in CHOICE_VALUES["ar_estimator"]]
+    for i in range(len(rhos)):
+        for j in range(i):
+            assert np.abs(rhos[i] - rhos[j]).min() > 1e-3
 
 
-def test_every_ar_binning_is_implemented():
-    for value in CHOICE_VALUES["ar_binning"]:
-        assert noise.bin_rho(np.array([0.237]), 100, value).shape == (1,)
+@pytest.mark.parametrize(
+    "method, expected", [("truncate", [0.23, -0.23]), ("round", [0.24, -0.24]), ("none", None)]
+)
+def test_each_ar_binning(method, expected):
+    rho = np.array([0.237, -0.237])
+    assert_allclose(noise.bin_rho(rho, 100, method), rho if expected is None else expected)
 
 
-def test_every_scan0_rule_is_implemented():
-    for value in CHOICE_VALUES["whiten_scan0"]:
-        assert noise.ar1_whiten(np.ones(5), 0.5, value).ndim == 1
+# noise.bin_rho rounded with np.round(rho, int(log10(bins))), the 1/bins grid only for
+# powers of ten; it is rint(bins * rho) / bins since e75f57f
+def test_round_binning_uses_the_grid_of_any_bin_count():
+    assert_allclose(noise.bin_rho(np.array([0.237, 0.251]), 50, "round"), [0.24, 0.26])
 
 
-def test_every_z_method_is_implemented():
-    assert set(CHOICE_VALUES["z_method"]) == set(Z_METHODS)
+@pytest.mark.parametrize(
+    "scan0, first_row", [("keep", 2.0), ("drop", 3.0 - 0.5 * 2.0), ("prais_winsten", 3**0.5)]
+)
+def test_each_scan0_rule(scan0, first_row):
+    # x = (2, 3, 5), rho = .5: rows t >= 1 are x_t - rho x_(t-1) = (2, 3.5)
+    whitened = noise.ar1_whiten(np.array([2.0, 3.0, 5.0]), 0.5, scan0)
+    assert_allclose(whitened[0], first_row, rtol=RHO_RTOL)
+    assert_allclose(whitened[-2:], [2.0, 3.5], rtol=RHO_RTOL)
 
 
-def test_every_hrf_formula_is_a_design_convention():
-    assert set(CHOICE_VALUES["hrf_formula"]) == set(hrf.CONVENTIONS)
+def test_hrf_formulas_differ_for_glover_and_agree_for_spm():
+    # docs/conventions.md: the Glover change moves the tutorial's design by 0.40; the
+    # SPM HRF is the same in both
+    import pandas as pd
+
+    from refglm.design import make_first_level_design_matrix
+
+    frame_times = np.arange(96) * 7.0
+    events = pd.DataFrame({"onset": np.arange(0, 672, 84.0), "duration": 42.0})
+
+    def design(hrf_model, formula):
+        return make_first_level_design_matrix(
+            frame_times, events, hrf_model=hrf_model, convention=formula
+        ).to_numpy()
+
+    assert np.abs(design("glover", "nistats") - design("glover", "nilearn")).max() > 0.1
+    assert_array_equal(design("spm", "nistats"), design("spm", "nilearn"))
 
 
-def test_every_fdr_formula_is_implemented():
-    assert set(CHOICE_VALUES["fdr_formula"]) == set(thresholds.FDR_FORMULAS)
+def test_fdr_formulas_differ_between_half_and_whole_ranks():
+    # n = 2, alpha = .05: p_(1) = .02 lies between alpha (1 - 1/2) / n = .0125 (nistats)
+    # and alpha * 1 / n = .025 (bh): a discovery under bh only
+    z = np.array([stats.norm.isf(0.02), 0.0])
+    assert thresholds.fdr_threshold(z, 0.05, "nistats") == np.inf
+    assert_allclose(thresholds.fdr_threshold(z, 0.05, "bh"), z[0], rtol=0, atol=1e-11)
 
 
-def test_every_connectivity_is_implemented():
-    assert set(CHOICE_VALUES["cluster_connectivity"]) == set(clusters.CONNECTIVITIES)
+@pytest.mark.parametrize("connectivity, n_clusters", [(6, 3), (18, 2), (26, 1)])
+def test_each_connectivity(connectivity, n_clusters):
+    # voxel 0, a voxel sharing an edge with it, and one sharing only a corner with that
+    mask = np.zeros((4, 4, 4), dtype=bool)
+    mask[0, 0, 0] = mask[1, 1, 0] = mask[2, 2, 1] = True
+    assert clusters.cluster_labels(mask, connectivity)[1] == n_clusters
 
 
-def test_every_input_dtype_is_implemented():
-    assert set(CHOICE_VALUES["input_dtype"]) == set(model.INPUT_DTYPES)
+@pytest.mark.parametrize("choice, dtype", [("native", np.float64), ("float32", np.float32)])
+def test_each_input_dtype_of_a_float64_image(choice, dtype):
+    import nibabel as nib
+
+    img = nib.Nifti1Image(np.ones((2, 2, 2, 3)), np.eye(4))
+    assert model.run_dtype(img, choice) == dtype
 
 
-def test_every_scaling_dtype_is_implemented():
-    assert set(CHOICE_VALUES["scaling_dtype"]) == set(model.SCALING_DTYPES)
+@pytest.mark.parametrize("rule, standardized", [("without_scaling", True), ("never", False)])
+def test_each_standardize_rule(rng, rule, standardized):
+    import pandas as pd
 
-
-def test_every_standardize_rule_is_implemented():
-    assert set(CHOICE_VALUES["standardize_rule"]) == set(model.STANDARDIZE_RULES)
-
-
-def test_every_mask_mean_dtype_is_implemented():
-    assert set(CHOICE_VALUES["mask_mean_dtype"]) == set(masking.MASK_MEAN_DTYPES)
+    data = 100 + rng.standard_normal((3, 3, 3, 30)) * 5
+    events = pd.DataFrame({"onset": [10.0, 40.0], "duration": 10.0, "trial_type": "a"})
+    conv = get_convention("nistats").flipped(standardize_rule=rule)
+    fitted = model.FirstLevelModel(
+        t_r=2,
+        signal_scaling=False,
+        standardize=True,
+        convention=conv,
+        minimize_memory=False,
+        engine="vectorized",
+    ).fit_array(data, np.eye(4), events, mask=np.ones((3, 3, 3), dtype=bool))
+    std = fitted.signals_.std(axis=0, ddof=1)
+    assert np.allclose(std, 1.0, rtol=1e-6) == standardized
 
 
 # ------------------------------------------------------------------------------ AR(1)
@@ -329,6 +378,69 @@ def test_statsmodels_convention_df_is_n_minus_1_minus_p(statsmodels_fit):
 
 
 # ------------------------------------------------------------------------------ Convention
+
+
+def test_iterative_fit_alone_is_refused():
+    with pytest.raises(InputError, match="ar_fit='iterative': expected ar_estimator"):
+        get_convention("nistats").flipped(ar_fit="iterative")
+
+
+@pytest.mark.parametrize("key", list(ITERATIVE_REQUIRES))
+def test_iterative_fit_refuses_each_other_ar_choice(key):
+    other = next(v for v in CHOICE_VALUES[key] if v != ITERATIVE_REQUIRES[key])
+    with pytest.raises(InputError, match=f"found {key}="):
+        get_convention("statsmodels").flipped(**{key: other})
+
+
+def test_iterative_fit_with_its_requirements_is_the_statsmodels_row():
+    conv = get_convention("nistats").flipped(ar_fit="iterative", **ITERATIVE_REQUIRES)
+    assert conv.choices() == get_convention("statsmodels").choices()
+
+
+def test_ar_bins_is_inert_without_binning():
+    assert get_convention("statsmodels").inert_choices() == ("ar_bins",)
+    assert get_convention("nistats").inert_choices() == ()
+
+
+def test_ar_choices_are_inert_under_ols():
+    assert get_convention("nistats").inert_choices("ols") == AR_CHOICES
+
+
+def test_name_with_changed_choices_is_parsed():
+    conv = get_convention("nilearn+ar_binning=round+ar_bins=1000+two_sided=False")
+    assert get_convention("nilearn").differences(conv) == {
+        "ar_binning": ("truncate", "round"),
+        "ar_bins": (100, 1000),
+        "two_sided": (True, False),
+    }
+
+
+def test_every_flip_name_round_trips():
+    from refglm.compare_explain import candidate_conventions
+
+    for conv in candidate_conventions():
+        parsed = get_convention(conv.name)
+        assert (parsed.name, parsed.choices()) == (conv.name, conv.choices())
+
+
+def test_flip_back_to_the_base_value_drops_it_from_the_name():
+    conv = get_convention("nistats").flipped(ar_bins=1000).flipped(ar_bins=100)
+    assert conv.name == "nistats"
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("nilearn+ar_binning", "expected name\\+choice=value"),
+        ("nilearn+binning=round", "expected name\\+choice=value"),
+        ("nilearn+ar_binning=floor", "choice ar_binning: expected one of"),
+        ("nilearn+ar_bins=ten", "choice ar_bins: expected a positive int"),
+        ("spm12+ar_bins=10", "convention: expected one of nistats"),
+    ],
+)
+def test_malformed_convention_name_is_input_error(name, match):
+    with pytest.raises(InputError, match=match):
+        get_convention(name)
 
 
 def test_convention_is_frozen():

@@ -9,10 +9,17 @@ models and their parameters, 'ar1' and 'ols', runs of 40 and 63 scans, 4-D input
 other dtypes) is fitted on a box of the tutorial's mask, given to both as
 ``mask_img``. nilearn takes one run of 3-D volumes as ``concat_imgs(volumes)``, as
 its tutorial does; refglm takes the list of volumes. Thresholds and cluster tables
-are compared with nilearn's ``threshold_stats_img`` and ``get_clusters_table``.
+are compared with nilearn's ``threshold_stats_img`` and ``get_clusters_table``,
+both through the numerics and through the convention-level API
+(``refglm.map_threshold(..., convention='nilearn')``).
+
+nilearn is a test-only extra (``pip install .[peers]``). Off CI these tests skip
+without it; with ``REFGLM_REQUIRE_PEERS=1`` or ``CI`` set they fail instead, so
+that a CI run without the extra cannot pass by skipping the acceptance.
 """
 
 import json
+import os
 import warnings
 
 import nibabel as nib
@@ -23,9 +30,46 @@ from numpy.testing import assert_array_equal
 
 pytestmark = [pytest.mark.peers, pytest.mark.slow]
 
-nilearn = pytest.importorskip("nilearn", minversion="0.14.1")
+NILEARN_VERSION = "0.14.1"
+
+
+def _peers_required() -> bool:
+    flags = (os.environ.get("REFGLM_REQUIRE_PEERS", ""), os.environ.get("CI", ""))
+    return any(flag.strip().lower() not in ("", "0", "false", "no") for flag in flags)
+
+
+if _peers_required():
+    try:
+        import nilearn
+    except ImportError as exc:  # a collection error: the run fails, it does not skip
+        raise ImportError(
+            f"nilearn {NILEARN_VERSION} is required here (REFGLM_REQUIRE_PEERS or CI is set) "
+            "but cannot be imported; install the peers extra: pip install -e '.[peers]'."
+        ) from exc
+    if nilearn.__version__ != NILEARN_VERSION:
+        raise ImportError(
+            f"nilearn: expected {NILEARN_VERSION} (the peer these tests pin), found "
+            f"{nilearn.__version__}; install the peers extra: pip install -e '.[peers]'."
+        )
+else:
+    nilearn = pytest.importorskip("nilearn", minversion=NILEARN_VERSION)
 
 Z_ATOL = 1e-6  # the issue's acceptance tolerance on z
+# Ill-conditioned designs (FIR: kappa(X) ~ 5e5): nilearn (scipy pinv) and refglm
+# (statsmodels' pinv_extended) both form the covariance M = pinv(X~) pinv(X~)^T
+# explicitly and evaluate c^T M c, which cancels entries of size 1/s_min^2 (c is
+# orthogonal to the near-null direction: active_k + rest_k ~ constant). Its relative
+# error is then of order delta = eps * kappa(X~)^2 (up to 3e-5 for kappa = 3.6e5;
+# measured 3.8e-7 with scipy's pinv, 7.9e-7 with numpy's, against exact rational
+# arithmetic, where ||pinv(X)^T c||^2 is right to 5e-13), and so is the relative error
+# of the t or F statistic s. Each voxel's tolerance is that error in both
+# implementations, propagated through the z conversion:
+#     |dz| <= Z_ATOL + 2 * delta_v * |s_v| * dz/ds,   dz/ds = f(s) / phi(z)
+# (f the t or F density, phi the normal one), kappa_v the condition number of the
+# voxel's whitened design. For the other designs the second term is below 1e-8
+# (test_only_fir_designs_loosen_the_issues_tolerance): the issue's 1e-6 is what is
+# tested there.
+EPS = np.finfo(np.float64).eps
 DESIGN_ATOL = 1e-12  # the issue's acceptance tolerance on the design matrices
 THRESHOLD_ATOL = 1e-12  # thresholds are computed by the same formulas: equal to rounding
 
@@ -159,7 +203,60 @@ SETTINGS = {
         hrf_model="spm", standardize=True, signal_scaling=False
     ),
     "spm-scaling01-ar1-96": dict(hrf_model="spm", signal_scaling=(0, 1)),
+    # FIR: ill-conditioned (kappa(X) 3.6e5 for delays 0-2, 4.3e5 for 0-4): see EPS above
+    "fir012-cosine.01-ar1-96": dict(hrf_model="fir", fir_delays=[0, 1, 2]),
+    "fir01234-poly2-ols-63": dict(
+        hrf_model="fir",
+        fir_delays=[0, 1, 2, 3, 4],
+        drift_model="polynomial",
+        drift_order=2,
+        noise_model="ols",
+        n_scans=63,
+    ),
+    "fir0-cosine.01-ar1-40": dict(hrf_model="fir", fir_delays=[0], n_scans=40),
+    # no HRF: the events' boxcars sampled at the scans
+    "none-cosine.01-ar1-96": dict(hrf_model=None),
+    "none-poly1-ols-40": dict(
+        hrf_model=None, drift_model="polynomial", drift_order=1, noise_model="ols", n_scans=40
+    ),
 }
+
+
+def _contrast_rows(columns):
+    """The contrasts of CONTRASTS on this design: FIR and no-HRF designs have one
+    column per condition and delay (``active_delay_0``...), so a condition's rows sum them."""
+
+    def weights(condition):
+        return np.array(
+            [1.0 if c == condition or c.startswith(f"{condition}_delay_") else 0.0 for c in columns]
+        )
+
+    return {
+        "activeMinusRest": weights("active") - weights("rest"),
+        "active": weights("active"),
+        "F": np.vstack(
+            [
+                (np.asarray(columns) == c).astype(float)
+                for c in columns
+                if c.split("_delay_")[0] in ("active", "rest")
+            ]
+        ),
+    }
+
+
+def _z_tolerance(model, z, stat, n_rows):
+    """Z_ATOL + 2 eps kappa_v^2 |s_v| dz/ds (see EPS); kappa_v^2 = cond of the covariance."""
+    from scipy import stats
+
+    kappa2 = np.array([np.linalg.cond(c) for c in model.fit_.cov_unscaled])[model.fit_.labels]
+    mask = model.mask_
+    s, df = np.abs(stat[mask]), model.fit_.df_resid
+    density = stats.t.pdf(s, df) if n_rows == 1 else stats.f.pdf(s, n_rows, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dz_ds = np.nan_to_num(density / stats.norm.pdf(z[mask]), nan=0.0, posinf=0.0)
+    tolerance = np.full(mask.shape, Z_ATOL)
+    tolerance[mask] += 2 * EPS * kappa2 * s * dz_ds
+    return tolerance
 
 
 @pytest.fixture(scope="module", params=list(SETTINGS))
@@ -175,13 +272,35 @@ def box_pair(request, spm_auditory, events, box_mask_img):
     )
 
 
+def _box_z(nl, rg, name):
+    """nilearn's z, refglm's z and refglm's statistic of contrast ``name``, and its rows."""
+    con = _contrast_rows(list(rg.design_matrices_[0].columns))[name]
+    stat_type = "F" if name == "F" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z_nl = np.asarray(nl.compute_contrast(con, stat_type=stat_type).dataobj)
+        z_rg = np.asarray(rg.compute_contrast(con, stat_type=stat_type).dataobj)
+        stat = np.asarray(rg.compute_contrast(con, stat_type=stat_type, output_type="stat").dataobj)
+    return z_nl, z_rg, stat, np.atleast_2d(con).shape[0]
+
+
 @pytest.mark.parametrize("name", list(CONTRASTS))
 def test_box_z_matches_nilearn(box_pair, name):
     nl, rg = box_pair
-    columns = list(rg.design_matrices_[0].columns)
+    z_nl, z_rg, stat, n_rows = _box_z(nl, rg, name)
     mask = _nilearn_mask(nl)
-    dz = np.abs(_z(nl, name, columns) - _z(rg, name, columns))[mask]
-    assert dz.max() <= Z_ATOL
+    tolerance = _z_tolerance(rg, z_rg, stat, n_rows)
+    assert (np.abs(z_nl - z_rg)[mask] <= tolerance[mask]).all()
+
+
+@pytest.mark.parametrize("name", list(CONTRASTS))
+def test_only_fir_designs_loosen_the_issues_tolerance(box_pair, name):
+    # the kappa term of _z_tolerance adds less than 1% to the issue's 1e-6 unless the
+    # design is FIR (measured: <= 3.7e-9 with the dispersion derivative, < 1e-10 else)
+    nl, rg = box_pair
+    z_nl, z_rg, stat, n_rows = _box_z(nl, rg, name)
+    loosening = (_z_tolerance(rg, z_rg, stat, n_rows) - Z_ATOL).max()
+    assert rg.hrf_model == "fir" or loosening < Z_ATOL / 100
 
 
 def test_box_design_matches_nilearn(box_pair):
@@ -313,6 +432,85 @@ def test_cluster_table_matches_nilearn(nilearn_z_maps, name, stat_threshold, clu
     assert_array_equal(table.astype(str).to_numpy(), expected.astype(str).to_numpy())
 
 
+# ------------------------------------ the convention-level API: rules from the convention
+
+
+@pytest.fixture(scope="module")
+def box_z_imgs(concat, events, box_mask_img):
+    """nilearn's z maps of the tutorial fitted on the box (0 outside it)."""
+    nl = _nilearn_fit(concat, events, mask_img=box_mask_img, **TUTORIAL)
+    return {name: nl.compute_contrast(CONTRASTS[name]) for name in ("activeMinusRest", "active")}
+
+
+API_THRESHOLD_CASES = [
+    ("fpr", 0.001, 0),
+    ("bonferroni", 0.05, 0),
+    ("fdr", 0.05, 0),
+    ("fdr", 0.05, 10),
+    ("fpr", 0.01, 20),
+]
+
+
+@pytest.mark.parametrize("two_sided", [None, False, True])
+@pytest.mark.parametrize("name", ["activeMinusRest", "active"])
+@pytest.mark.parametrize("height_control, alpha, cluster_threshold", API_THRESHOLD_CASES)
+def test_convention_map_threshold_is_threshold_stats_img(
+    box_z_imgs, name, two_sided, height_control, alpha, cluster_threshold
+):
+    # refglm.map_threshold takes sidedness, FDR formula, equality and cluster rules
+    # from convention='nilearn'; two_sided=None is the convention's default (True)
+    from nilearn.glm import threshold_stats_img
+
+    import refglm
+
+    z = box_z_imgs[name]
+    expected, expected_thr = threshold_stats_img(
+        z,
+        alpha=alpha,
+        height_control=height_control,
+        cluster_threshold=cluster_threshold,
+        two_sided=True if two_sided is None else two_sided,
+    )
+    out, thr = refglm.map_threshold(
+        z,
+        alpha=alpha,
+        height_control=height_control,
+        cluster_threshold=cluster_threshold,
+        two_sided=two_sided,
+        convention="nilearn",
+    )
+    # (inf on both sides when no voxel survives FDR)
+    assert np.isclose(thr, expected_thr, rtol=0, atol=THRESHOLD_ATOL)
+    assert_array_equal(np.asarray(out.dataobj), np.asarray(expected.dataobj))
+
+
+@pytest.mark.parametrize("two_sided", [None, False, True])
+@pytest.mark.parametrize("name", ["activeMinusRest", "active"])
+# thresholds at which both maps have clusters of both signs on the box (rows one- and
+# two-sided: activeMinusRest 30/64 and 240/453, active 19/47 and 91/236)
+@pytest.mark.parametrize("stat_threshold, cluster_threshold", [(1.0, 5), (2.0, 0)])
+def test_convention_clusters_table_is_nilearns(
+    box_z_imgs, name, two_sided, stat_threshold, cluster_threshold
+):
+    # refglm.get_clusters_table takes sidedness, connectivity and the table rules
+    # (cluster_table_rules='nilearn') from the convention; None is its default (False)
+    from nilearn.reporting import get_clusters_table
+
+    import refglm
+
+    z = box_z_imgs[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = get_clusters_table(
+            z, stat_threshold, cluster_threshold, two_sided=bool(two_sided)
+        )
+        table = refglm.get_clusters_table(
+            z, stat_threshold, cluster_threshold, two_sided=two_sided, convention="nilearn"
+        )
+    assert len(expected) > 0
+    assert_array_equal(table.astype(str).to_numpy(), expected.astype(str).to_numpy())
+
+
 # ------------------------------------------------------------------- compare --explain
 
 
@@ -348,4 +546,4 @@ def test_explain_attributes_nilearns_tutorial_to_nilearn(spm_auditory, tutorial_
     assert main(argv) == EXIT_BEYOND
     explain = json.loads((out / "compare.json").read_text())["explain"]
     # ... and --explain attributes it to the nilearn convention, within tolerance
-    assert (explain["best"]["name"], explain["best"]["within_tolerance"]) == ("nilearn", True)
+    assert (explain["best"]["name"], explain["explained"]) == ("nilearn", True)

@@ -16,14 +16,23 @@ Run (the numbers in docs/conventions.md)::
         --data-dir ../shared/data/spm_auditory --engine statsmodels --n-jobs 2 \\
         --json validation/measure_conventions.json
 
-``--engine vectorized`` gives the same counts in a minute. ``--peers`` measures
-instead the acceptance of the issue: refglm under ``convention='nilearn'`` against
-nilearn 0.14.1 (max |dz| over the mask, design, mask) for the full tutorial and a
-spread of settings on a box of the mask, and the ``statsmodels`` convention against
-``sm.GLSAR(y, X, rho=1).iterative_fit()`` on sampled voxels::
+``--engine vectorized`` gives the same counts in a minute. ``ar_fit='iterative'``
+cannot be flipped alone (it requires statsmodels' estimator, no binning and scan 0
+dropped: ``conventions.ITERATIVE_REQUIRES``), so its effect is the whole
+``statsmodels`` row; ``statsmodels+ar_fit=fixed`` (the same choices, one fit with
+the OLS-residual rho) is measured too, to separate the iteration from the rest.
+
+``--peers`` measures instead the acceptance of the issue: refglm under
+``convention='nilearn'`` against nilearn 0.14.1 (max |dz| over the mask, design,
+mask, and the condition number of the design) for the full tutorial and a spread of
+settings on a box of the mask, and the ``statsmodels`` convention against
+``sm.GLSAR(y, X, rho=1).iterative_fit()`` on sampled voxels. With ``--json`` both
+modes write their part (``maps``... or ``peers``) into the same file, keeping the
+other's, each with the command that produced it::
 
     .venv/bin/python validation/measure_conventions.py --peers \
-        --data-dir ../shared/data/spm_auditory --n-jobs 2
+        --data-dir ../shared/data/spm_auditory --n-jobs 2 \
+        --json validation/measure_conventions.json
 """
 
 from __future__ import annotations
@@ -228,7 +237,43 @@ PEER_SETTINGS = {
         hrf_model="spm", standardize=True, signal_scaling=False
     ),
     "spm, signal_scaling (0, 1), ar1, 96": dict(hrf_model="spm", signal_scaling=(0, 1)),
+    "fir [0, 1, 2], cosine .01, ar1, 96": dict(hrf_model="fir", fir_delays=[0, 1, 2]),
+    "fir [0..4], polynomial 2, ols, 63": dict(
+        hrf_model="fir",
+        fir_delays=[0, 1, 2, 3, 4],
+        drift_model="polynomial",
+        drift_order=2,
+        noise_model="ols",
+        n_scans=63,
+    ),
+    "fir [0], cosine .01, ar1, 40": dict(hrf_model="fir", fir_delays=[0], n_scans=40),
+    "no HRF, cosine .01, ar1, 96": dict(hrf_model=None),
+    "no HRF, polynomial 1, ols, 40": dict(
+        hrf_model=None, drift_model="polynomial", drift_order=1, noise_model="ols", n_scans=40
+    ),
 }
+
+
+def contrast_rows(columns) -> dict:
+    """CONTRASTS on a design; FIR columns (``active_delay_0``...) summed per condition."""
+    columns = list(columns)
+
+    def weights(condition):
+        return np.array(
+            [1.0 if c == condition or c.startswith(f"{condition}_delay_") else 0.0 for c in columns]
+        )
+
+    conditions = [c for c in columns if c.split("_delay_")[0] in ("active", "rest")]
+    return {
+        "active - rest": (weights("active") - weights("rest"), None),
+        "active": (weights("active"), None),
+        "F(active, rest)": (
+            np.vstack([(np.asarray(columns) == c).astype(float) for c in conditions]),
+            "F",
+        ),
+    }
+
+
 PEER_BOX = (slice(0, 64), slice(24, 34), slice(31, 41))
 
 
@@ -262,24 +307,15 @@ def peers(data, n_jobs) -> list[dict]:
             ).fit(func, events)
         mask = np.asarray(theirs.masker_.mask_img_.dataobj) > 0
         columns = list(ours.design_matrices_[0].columns)
+        design = ours.design_matrices_[0].to_numpy()
         row = {
             "setting": label,
             "voxels": int(mask.sum()),
             "mask voxels differing": int((mask != ours.mask_).sum()),
-            "design max |d|": float(
-                np.abs(
-                    theirs.design_matrices_[0].to_numpy() - ours.design_matrices_[0].to_numpy()
-                ).max()
-            ),
+            "design max |d|": float(np.abs(theirs.design_matrices_[0].to_numpy() - design).max()),
+            "design condition number": float(np.linalg.cond(design)),
         }
-        for name, definition in CONTRASTS.items():
-            rows_ = [definition] if isinstance(definition, str) else definition
-            con = (
-                rows_[0]
-                if len(rows_) == 1
-                else np.vstack([(np.asarray(columns) == r).astype(float) for r in rows_])
-            )
-            stat_type = None if len(rows_) == 1 else "F"
+        for name, (con, stat_type) in contrast_rows(columns).items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 z_theirs = np.asarray(theirs.compute_contrast(con, stat_type=stat_type).dataobj)
@@ -343,28 +379,48 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     data = fetch_spm_auditory(args.data_dir)
+    command = " ".join(
+        [".venv/bin/python validation/measure_conventions.py", *(argv or sys.argv[1:])]
+    )
     if args.peers:
+        t0 = time.perf_counter()
         rows = peers(data, args.n_jobs)
         print(markdown(rows, list(rows[0])))
         direct = statsmodels_direct(data, args.n_jobs)
         print()
         print(markdown([direct], list(direct)))
+        worst = {
+            row["setting"]: max(row[f"{name}: max |dz|"] for name in CONTRASTS) for row in rows
+        }
         if args.json:
-            Path(args.json).write_text(
-                json.dumps({"nilearn": rows, "statsmodels": direct}, indent=2) + "\n"
+            _update_json(
+                args.json,
+                {
+                    "peers": {
+                        "command": command,
+                        "nilearn_version": _nilearn_version(),
+                        "worst max |dz| per setting": worst,
+                        "nilearn": rows,
+                        "statsmodels": direct,
+                        "seconds": round(time.perf_counter() - t0, 1),
+                    }
+                },
             )
         return 0
     base = get_convention("nistats")
     t0 = time.perf_counter()
     base_model, base_z = fit(data, base, args.engine, args.n_jobs)
     results = {
+        "command": command,
         "engine": args.engine,
         "move_tolerance": MOVE_TOLERANCE,
         "mask_voxels": int(base_model.mask_.sum()),
         "maps": [],
     }
     flips = variants(base)
-    for conv in [*flips, *(c for c in CONVENTIONS.values() if c.name != "nistats")]:
+    others = [c for c in CONVENTIONS.values() if c.name != "nistats"]
+    iteration = get_convention("statsmodels").flipped(ar_fit="fixed")
+    for conv in [*flips, *others, iteration]:
         t = time.perf_counter()
         model, z = fit(data, conv, args.engine, args.n_jobs)
         row = map_row(conv.name, base_model, base_z, model, z)
@@ -388,8 +444,26 @@ def main(argv=None) -> int:
     print()
     print(json.dumps(results["cluster_table_rules"], indent=2))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        _update_json(args.json, results)
     return 0
+
+
+def _nilearn_version() -> str:
+    import nilearn
+
+    return nilearn.__version__
+
+
+def _update_json(path, part: dict) -> None:
+    """Write ``part``'s keys into the JSON file at ``path``, keeping its other keys."""
+    path = Path(path)
+    current = json.loads(path.read_text()) if path.exists() else {}
+    if "peers" in part:
+        current.pop("peers", None)
+    else:  # the flips: every key but the peers' is replaced
+        current = {k: v for k, v in current.items() if k == "peers"}
+    current.update(part)
+    path.write_text(json.dumps(current, indent=2) + "\n")
 
 
 if __name__ == "__main__":
