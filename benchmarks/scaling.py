@@ -2,6 +2,7 @@
 
     python benchmarks/scaling.py [--quick] [--json benchmarks/scaling_results.json]
                                  [--figure docs/figures/perf_scaling.png]
+                                 [--statsmodels-parallel [--budget-minutes 20]]
 
 The design has the tutorial's 16 columns at every length (2 block regressors,
 13 cosine drifts, a constant); the data are that design plus AR(1) noise
@@ -12,10 +13,17 @@ three runs (one at 64^3 voxels): on a shared machine the minimum estimates the
 cost of the work, the median that plus whatever else was running.
 
 The vectorized engine is measured up to 64^3 = 262144 voxels x 400 scans. The
-statsmodels engine fits each voxel on its own, so its cost is linear in voxels:
-it is measured on at most 4096 voxels and extrapolated to larger counts from
-its per-voxel cost at the largest measured count (the figure draws the
-extrapolation dashed).
+statsmodels engine with n_jobs=1 is measured on at most 4096 voxels (the figure
+draws its linear extrapolation dashed). With ``--statsmodels-parallel`` the
+statsmodels engine is also measured with n_jobs=2 (joblib's worker processes,
+started before the timings) at 4096, 16384, 65536 and 262144 voxels x 400 scans,
+once per point above 4096 voxels; a point whose predicted time (the per-voxel
+cost of the previous point) would overrun ``--budget-minutes`` (20 by default)
+is skipped and the largest point measured is reported.
+
+Besides the global exponent (the least-squares slope over a whole sweep), each
+sweep reports its local exponents between consecutive points: the last one is
+the growth at the top of the range.
 """
 
 from __future__ import annotations
@@ -64,7 +72,11 @@ def data(X: np.ndarray, n_voxels: int, seed: int = 0) -> np.ndarray:
     return Y
 
 
-def time_fit(engine: str, n_scans: int, n_voxels: int, repeats: int) -> float:
+SM_PARALLEL = "statsmodels n_jobs=2"
+SM_PARALLEL_VOXELS = [4096, 16384, 65536, FULL_VOXELS]
+
+
+def time_fit(engine: str, n_scans: int, n_voxels: int, repeats: int, n_jobs: int = 1) -> float:
     from refglm.fit import run_glm
     from refglm.fit_vectorized import run_glm_vectorized
 
@@ -74,7 +86,7 @@ def time_fit(engine: str, n_scans: int, n_voxels: int, repeats: int) -> float:
     seconds = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        run(Y, X)
+        run(Y, X, n_jobs=n_jobs)
         seconds.append(time.perf_counter() - t0)
     return min(seconds)
 
@@ -82,6 +94,40 @@ def time_fit(engine: str, n_scans: int, n_voxels: int, repeats: int) -> float:
 def slope(x, y) -> float:
     """Least-squares slope of log(y) on log(x): the fitted exponent."""
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def local_slopes(x, y) -> list[float]:
+    """The exponent between each pair of consecutive points: log(y2/y1) / log(x2/x1)."""
+    return [float(np.log(y[i + 1] / y[i]) / np.log(x[i + 1] / x[i])) for i in range(len(x) - 1)]
+
+
+def sweep_voxels(engine, voxel_counts, n_scans, n_jobs=1, budget_s=None) -> dict:
+    """Time the fit at each voxel count; with ``budget_s``, stop before overrunning it."""
+    counts, seconds = [], []
+    started = time.perf_counter()
+    for v in voxel_counts:
+        if budget_s is not None and seconds:
+            predicted = seconds[-1] / counts[-1] * v
+            left = budget_s - (time.perf_counter() - started)
+            if predicted > left:
+                print(
+                    f"{engine}: skipping {v} voxels (predicted {predicted:.0f} s, "
+                    f"{left:.0f} s of the budget left)",
+                    flush=True,
+                )
+                break
+        repeats = 1 if v > 4096 and (n_jobs != 1 or v >= FULL_VOXELS) else 3
+        seconds.append(time_fit(engine, n_scans, v, repeats, n_jobs))
+        counts.append(v)
+        print(f"{engine:20s} {n_scans:4d} scans {v:7d} voxels  {seconds[-1]:8.3f} s", flush=True)
+    return {
+        "voxels": counts,
+        "seconds": seconds,
+        "exponent": slope(counts, seconds) if len(counts) > 1 else float("nan"),
+        "local_exponents": local_slopes(counts, seconds),
+        "per_voxel_us": 1e6 * seconds[-1] / counts[-1],
+        "n_jobs": n_jobs,
+    }
 
 
 def figure(results: dict, path: Path) -> None:
@@ -92,22 +138,23 @@ def figure(results: dict, path: Path) -> None:
     import matplotlib.ticker
 
     fig, (ax_v, ax_n) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
-    colors = {"vectorized": "tab:blue", "statsmodels": "tab:orange"}
-    for engine in ("vectorized", "statsmodels"):
-        sweep = results["voxels"][engine]
+    colors = {"vectorized": "tab:blue", "statsmodels": "tab:orange", SM_PARALLEL: "tab:red"}
+    for engine, sweep in results["voxels"].items():
         v, s = np.array(sweep["voxels"]), np.array(sweep["seconds"])
-        label = f"{engine} (slope {sweep['exponent']:.2f})"
-        ax_v.loglog(v, s, "o-", color=colors[engine], label=label)
-        if engine == "statsmodels":
+        label = f"{engine} (slope {sweep['exponent']:.2f}"
+        if sweep["local_exponents"]:
+            label += f", last {sweep['local_exponents'][-1]:.2f}"
+        ax_v.loglog(v, s, "o-", color=colors[engine], label=label + ")")
+        if engine == "statsmodels" and v[-1] < FULL_VOXELS:
             grid = np.array([v[-1], FULL_VOXELS])
             ax_v.loglog(
                 grid,
                 s[-1] / v[-1] * grid,
                 "--",
                 color=colors[engine],
-                label="statsmodels, extrapolated linearly",
+                label="statsmodels n_jobs=1, extrapolated linearly",
             )
-        sweep = results["scans"][engine]
+    for engine, sweep in results["scans"].items():
         per_voxel = 1e6 * np.array(sweep["seconds"]) / sweep["voxels"]
         label = f"{engine}, {sweep['voxels']} voxels (slope {sweep['exponent']:.2f})"
         ax_n.loglog(sweep["scans"], per_voxel, "o-", color=colors[engine], label=label)
@@ -146,13 +193,26 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, to test the script")
     parser.add_argument("--json", default=str(REPO / "benchmarks" / "scaling_results.json"))
     parser.add_argument("--figure", default=str(REPO / "docs" / "figures" / "perf_scaling.png"))
+    parser.add_argument(
+        "--statsmodels-parallel",
+        action="store_true",
+        help=f"also measure the statsmodels engine with n_jobs=2 up to {FULL_VOXELS} voxels",
+    )
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=20.0,
+        help="time budget of the n_jobs=2 sweep (default 20)",
+    )
     args = parser.parse_args(argv)
 
     vec_voxels, sm_voxels, scans = VEC_VOXELS, SM_VOXELS, SCANS
     vec_for_scans, sm_for_scans, voxel_scans = VEC_VOXELS_FOR_SCANS, SM_VOXELS_FOR_SCANS, 400
+    par_voxels = SM_PARALLEL_VOXELS
     if args.quick:
         vec_voxels, sm_voxels, scans = [512, 2048], [64, 256], [50, 100]
         vec_for_scans, sm_for_scans, voxel_scans = 1024, 64, 100
+        par_voxels = [256, 1024]
 
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -160,31 +220,20 @@ def main(argv=None) -> int:
             cpu = line.split(":", 1)[1].strip()
             break
     results = {"machine": f"{os.cpu_count()} cores, {cpu}", "voxels_scans": voxel_scans}
+    results["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     results["voxels"] = {}
     results["scans"] = {}
     for engine, voxel_counts, for_scans in (
         ("vectorized", vec_voxels, vec_for_scans),
         ("statsmodels", sm_voxels, sm_for_scans),
     ):
-        seconds = []
-        for v in voxel_counts:
-            repeats = 1 if v >= FULL_VOXELS else 3
-            seconds.append(time_fit(engine, voxel_scans, v, repeats))
-            print(
-                f"{engine:12s} {voxel_scans:4d} scans {v:7d} voxels  {seconds[-1]:8.3f} s",
-                flush=True,
-            )
-        results["voxels"][engine] = {
-            "voxels": voxel_counts,
-            "seconds": seconds,
-            "exponent": slope(voxel_counts, seconds),
-            "per_voxel_us": 1e6 * seconds[-1] / voxel_counts[-1],
-        }
+        results["voxels"][engine] = sweep_voxels(engine, voxel_counts, voxel_scans)
         seconds = []
         for n in scans:
             seconds.append(time_fit(engine, n, for_scans, 3))
             print(
-                f"{engine:12s} {n:4d} scans {for_scans:7d} voxels  {seconds[-1]:8.3f} s", flush=True
+                f"{engine:20s} {n:4d} scans {for_scans:7d} voxels  {seconds[-1]:8.3f} s",
+                flush=True,
             )
         results["scans"][engine] = {
             "scans": scans,
@@ -192,18 +241,39 @@ def main(argv=None) -> int:
             "seconds": seconds,
             "exponent": slope(scans, seconds),
         }
+    if args.statsmodels_parallel:
+        time_fit("statsmodels", voxel_scans, 64, 1, n_jobs=2)  # start the workers, untimed
+        sweep = sweep_voxels(
+            "statsmodels", par_voxels, voxel_scans, n_jobs=2, budget_s=60 * args.budget_minutes
+        )
+        results["voxels"][SM_PARALLEL] = sweep
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     sm = results["voxels"]["statsmodels"]
     results["statsmodels_extrapolated_full_s"] = sm["per_voxel_us"] * 1e-6 * FULL_VOXELS
     print()
-    print("exponents (log-log slope): time ~ voxels^a, time ~ scans^b")
-    for engine in ("vectorized", "statsmodels"):
-        print(
-            f"  {engine:12s} a = {results['voxels'][engine]['exponent']:.2f}, "
-            f"b = {results['scans'][engine]['exponent']:.2f}"
+    print("exponents (log-log slope): time ~ voxels^a, time ~ scans^b; local: between points")
+    for engine, sweep in results["voxels"].items():
+        line = f"  {engine:20s} a = {sweep['exponent']:.2f}"
+        if engine in results["scans"]:
+            line += f", b = {results['scans'][engine]['exponent']:.2f}"
+        local = ", ".join(
+            f"{sweep['voxels'][i]}->{sweep['voxels'][i + 1]}: {x:.2f}"
+            for i, x in enumerate(sweep["local_exponents"])
         )
+        print(f"{line}; local a {local}")
     print(
         f"statsmodels at {FULL_VOXELS} voxels x {voxel_scans} scans, extrapolated: "
         f"{results['statsmodels_extrapolated_full_s']:.0f} s (n_jobs=1)"
+    )
+    if SM_PARALLEL in results["voxels"]:
+        sweep = results["voxels"][SM_PARALLEL]
+        print(
+            f"{SM_PARALLEL}: measured up to {sweep['voxels'][-1]} voxels x {voxel_scans} scans: "
+            f"{sweep['seconds'][-1]:.1f} s ({sweep['per_voxel_us']:.0f} us per voxel)"
+        )
+    print(
+        f"load average at start {results['load_average_at_start']}, at end "
+        f"{results['load_average_at_end']}"
     )
 
     Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

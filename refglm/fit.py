@@ -122,8 +122,18 @@ class GLMFit:
         return self.beta.shape[1]
 
 
+def _float64(Y):
+    """A chunk's data as float64, converted where the chunk is fitted (exact for float32).
+
+    The chunks travel to joblib workers in the caller's dtype (float32 for the
+    tutorial), half the bytes of float64, and give the same float64 values.
+    """
+    return np.asarray(Y, dtype=np.float64)
+
+
 def _ols_chunk(Y, X):
     """OLS of every column of ``Y`` with statsmodels, one voxel at a time."""
+    Y = _float64(Y)
     n, v = Y.shape
     beta = np.empty((X.shape[1], v))
     sigma2 = np.empty(v)
@@ -143,6 +153,7 @@ def _ar1_chunk(Y, X, rho, scan0, keep_cov):
     (used when rho is not binned, so every voxel has its own whitened design).
     """
     model_class = glsar_class(scan0)
+    Y = _float64(Y)
     v = Y.shape[1]
     p = X.shape[1]
     beta = np.empty((p, v))
@@ -161,6 +172,7 @@ def _ar1_chunk(Y, X, rho, scan0, keep_cov):
 
 def _iterative_chunk(Y, X, maxiter):
     """``sm.GLSAR(y, X, rho=1).iterative_fit(maxiter)`` for every column of ``Y``."""
+    Y = _float64(Y)
     v = Y.shape[1]
     p = X.shape[1]
     beta = np.empty((p, v))
@@ -293,7 +305,7 @@ def run_glm(
     slices = _chunks(v, max(1, int(chunk_size)))
 
     def y_of(sl):
-        return np.asarray(Y[:, sl], dtype=np.float64)
+        return Y[:, sl]  # converted to float64 by the chunk function, in the worker
 
     def x_of(sl):
         return X

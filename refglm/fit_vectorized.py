@@ -51,6 +51,8 @@ PINV_RCOND = 1e-15
 
 # _gls solves model by model when its models average at least this many voxels
 # (binned rho), else voxel batches with one model each (unbinned rho). Speed only.
+# Read at each call: tests/test_fit_vectorized.py patches it (0, 10**9) to run every
+# choice through both strategies, since small hypothesis examples only reach the second.
 MIN_VOXELS_PER_MODEL = 16
 
 

@@ -67,20 +67,34 @@ def _load(img):
     )
 
 
-def read_volume(img) -> tuple[np.ndarray, np.ndarray]:
-    """Read one image as float64 data and its affine, with mmap off.
+def read_volume(img, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Read one image as ``dtype`` data and its affine, with mmap off.
+
+    The values are those of ``np.asarray(img.dataobj, dtype=np.float64).astype(dtype)``
+    (nibabel's scaling applied in float64, then one cast to ``dtype``), bit for bit,
+    without holding a float64 copy of the whole image when ``dtype`` is narrower:
+    the stored array is cast to ``dtype`` directly when every stored value is
+    exact in float64 and the image is unscaled, else one volume at a time through
+    float64. The layout is nibabel's (Fortran order).
 
     A ``(x, y, z, 1)`` volume is squeezed to 3-D, as the nistats fetcher
     wrote the SPM auditory data.
 
+    Parameters
+    ----------
+    img : path or nibabel image
+    dtype : numpy dtype
+        Of the returned data (float64 by default; ``load_run`` asks for the run's
+        dtype).
+
     Returns
     -------
-    data : ndarray, float64, 3-D or 4-D
+    data : ndarray of ``dtype``, 3-D or 4-D
     affine : ndarray, shape (4, 4)
     """
     loaded = _load(img)
     try:
-        data = np.asarray(loaded.dataobj, dtype=np.float64)
+        data = _read_as(loaded.dataobj, np.dtype(dtype))
     except Exception as exc:
         raise InputError(
             f"{_describe(img)}: expected image data of shape {tuple(loaded.shape)}, found "
@@ -90,6 +104,59 @@ def read_volume(img) -> tuple[np.ndarray, np.ndarray]:
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     return data, np.asarray(loaded.affine, dtype=np.float64)
+
+
+def _exact_in_float64(dtype: np.dtype) -> bool:
+    """Whether every value of ``dtype`` is a float64 (so casting through float64 is exact)."""
+    return (dtype.kind == "f" and dtype.itemsize <= 8) or (
+        dtype.kind in "biu" and dtype.itemsize <= 4
+    )
+
+
+def _read_as(dataobj, dtype: np.dtype) -> np.ndarray:
+    """``np.asarray(dataobj, dtype=np.float64).astype(dtype)``, without the float64 copy.
+
+    For a narrower ``dtype``, always a new array (never the caller's in-memory array,
+    never a memory map); float64 is read exactly as before.
+    # nibabel arrayproxy.py ArrayProxy.__array__(dtype) -> _get_scaled(dtype): slope and
+    # intercept cast to dtype, volumeutils.apply_read_scaling (which returns the stored
+    # array itself for slope 1, intercept 0), promote_types(scaled, dtype), astype(dtype)
+    """
+    if dtype == np.float64:
+        return np.asarray(dataobj, dtype=np.float64)
+    if hasattr(dataobj, "get_unscaled"):
+        stored, slope, inter = dataobj.get_unscaled(), dataobj.slope, dataobj.inter
+        fresh = not isinstance(stored, np.memmap)  # nib.load(..., mmap=False) reads a new array
+    else:  # an in-memory image: the caller's array, unscaled
+        stored, slope, inter, fresh = np.asanyarray(dataobj), 1.0, 0.0, False
+    if (slope, inter) == (1, 0) and _exact_in_float64(stored.dtype):
+        # stored -> float64 is exact, so one cast gives the values of the two
+        data = np.asarray(stored, dtype=dtype)
+        if not fresh and np.may_share_memory(data, stored):
+            data = data.copy(order="K")
+        return data
+    # one volume (last axis) at a time through float64, as nibabel scales in float64
+    out = np.empty(stored.shape, dtype=dtype, order="F")
+    if stored.ndim < 4:
+        out[...] = _float64_of(stored, slope, inter)
+        return out
+    for k in range(stored.shape[-1]):
+        out[..., k] = _float64_of(stored[..., k], slope, inter)
+    return out
+
+
+def _float64_of(stored: np.ndarray, slope, inter) -> np.ndarray:
+    """nibabel's float64 read of part of a stored array (``ArrayProxy._get_scaled``)."""
+    from nibabel.volumeutils import apply_read_scaling
+
+    slope, inter = np.asanyarray(slope), np.asanyarray(inter)
+    if np.can_cast(slope, np.float64):
+        slope = slope.astype(np.float64)
+    if np.can_cast(inter, np.float64):
+        inter = inter.astype(np.float64)
+    scaled = apply_read_scaling(stored, slope, inter)
+    scaled = scaled.astype(np.promote_types(scaled.dtype, np.float64), copy=False)
+    return scaled.astype(np.float64, copy=False)
 
 
 def _as_run_list(run_imgs) -> Sequence:
@@ -108,9 +175,11 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate the volumes of one run into a 4-D array of ``dtype``.
 
     Mirrors ``nilearn.image.concat_imgs(..., dtype=np.float32)`` as the
-    nistats tutorial called it: each volume is read as float64 and cast to
-    ``dtype`` as it is placed into the 4-D array. The cast is where the
-    tutorial's numbers come from (see ``conventions.py``, ``input_dtype``).
+    nistats tutorial called it: each volume's values are nibabel's float64 read
+    cast to ``dtype``. The cast is where the tutorial's numbers come from (see
+    ``conventions.py``, ``input_dtype``). The run is held once: a 4-D file is read
+    straight into ``dtype`` (:func:`read_volume`), 3-D volumes are placed one by
+    one into the 4-D array, so the peak is about one ``dtype`` copy of the run.
 
     Parameters
     ----------
@@ -126,14 +195,14 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     affine : ndarray, shape (4, 4)
     """
     run_imgs = _as_run_list(run_imgs)
-    first, affine = read_volume(run_imgs[0])
+    first, affine = read_volume(run_imgs[0], dtype)
     if len(run_imgs) == 1:
         if first.ndim != 4:
             raise InputError(
                 f"{_describe(run_imgs[0])}: expected a 4-D run or several 3-D volumes, "
                 f"found a single volume of shape {first.shape}; pass every scan of the run."
             )
-        return first.astype(dtype), affine
+        return first, affine
     if first.ndim != 3:
         raise InputError(
             f"{_describe(run_imgs[0])}: expected 3-D volumes when several files are given, "
@@ -142,7 +211,7 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     data = np.empty(first.shape + (len(run_imgs),), dtype=dtype)
     data[..., 0] = first
     for k, img in enumerate(run_imgs[1:], start=1):
-        vol, aff = read_volume(img)
+        vol, aff = read_volume(img, dtype)
         _check_same_grid(img, vol.shape, aff, run_imgs[0], first.shape, affine)
         data[..., k] = vol
     return data, affine

@@ -191,7 +191,10 @@ class FirstLevelModel:
         """
         conv = self._check_params()
         data, affine = io.load_run(run_imgs, dtype=run_dtype(run_imgs, conv.input_dtype))
-        return self.fit_array(data, affine, events, design_matrices)
+        # hand the only reference over, so that the 4-D run is freed once masked
+        run = [data]
+        del data
+        return self._fit_run(run, affine, events, design_matrices)
 
     def fit_array(self, data, affine, events=None, design_matrices=None, mask=None):
         """Fit the GLM to one run already loaded as a 4-D array.
@@ -215,6 +218,16 @@ class FirstLevelModel:
         -------
         self
         """
+        return self._fit_run([data], affine, events, design_matrices, mask)
+
+    def _fit_run(self, run: list, affine, events, design_matrices, mask=None):
+        """:meth:`fit_array` on ``run = [data]``, which it empties.
+
+        The 4-D array is released as soon as the signals are masked out of it (when
+        the caller holds no other reference: :meth:`fit` does not), so that it and
+        the engine's working memory are never held together.
+        """
+        data = run.pop()
         conv = self._check_params()
         if data.ndim != 4:
             raise InputError(
@@ -255,7 +268,7 @@ class FirstLevelModel:
         if n_bad:
             warnings.warn(
                 f"run: {n_bad} voxels have NaN or Inf values; they are excluded from the mask.",
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit or fit_array
             )
             mask = mask & finite
         if not mask.any():

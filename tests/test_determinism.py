@@ -163,14 +163,21 @@ def test_scheduler_flag_runs_on_a_local_dask_cluster_with_identical_bytes(
     from distributed import Client, LocalCluster, get_task_stream
 
     reference = _fit(run_files, tmp_path / "ref", monkeypatch, chunk_size=16)
-    # in-process workers on inproc:// (no network); the CLI connects by address
+    # a scheduler on TCP at 127.0.0.1, as a real cluster's address reads; the workers
+    # run in this process (cheap), and the CLI connects to the scheduler by address
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            protocol="tcp://",
+            host="127.0.0.1",
+            dashboard_address=None,
         ) as cluster,
         Client(cluster) as client,
         get_task_stream(client) as tasks,
     ):
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         out = tmp_path / "dask"
         args = fit_args(run_files, out, extra=["--scheduler", cluster.scheduler_address])
         args += ["--contrast", "effectsOfInterest=active; rest"]

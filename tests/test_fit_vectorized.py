@@ -5,6 +5,7 @@
 """
 
 import itertools
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from refglm.contrasts import compute_contrast
 from refglm.exceptions import InputError
 from refglm.fit import run_glm
 from refglm.fit_vectorized import run_glm_vectorized
-from refglm.noise import AR_BINNINGS, AR_ESTIMATORS, WHITEN_SCAN0
+from refglm.noise import AR_BINNINGS, AR_ESTIMATORS, WHITEN_SCAN0, ar1_whiten
 from tests.strategies import data_for, estimable_contrasts, full_rank_designs, stationary_rhos
 
 # The issue's bound, 1e-10, per quantity. Both engines take the same pseudo-inverses
@@ -41,9 +42,32 @@ FIXED = [
 ITERATIVE = [dict(ar_fit="iterative", ar_maxiter=m) for m in (0, 1, 2, 3, 8)]
 CHOICES = [dict(noise_model="ols")] + FIXED + ITERATIVE
 
+# fit_vectorized._gls has two strategies, chosen by MIN_VOXELS_PER_MODEL (voxels per
+# whitened design): one product per model (binned rho, many voxels per bin) or voxel
+# batches, each voxel with its own model's pseudo-inverse. Hypothesis draws a few
+# voxels, which by default always take the second; the threshold is patched to force
+# each strategy for every choice that whitens (OLS has no GLS pass).
+GLS_STRATEGIES = {"by_model": 0, "voxel_batches": 10**9}
+CASES = [(CHOICES[0], None)] + [
+    (choice, strategy) for choice in CHOICES[1:] for strategy in GLS_STRATEGIES
+]
+
 
 def _id(choice):
     return ",".join(f"{k}={v}" for k, v in choice.items())
+
+
+def _case_id(case):
+    choice, strategy = case
+    return _id(choice) + ("" if strategy is None else f",gls={strategy}")
+
+
+def vectorized_fit(Y, X, choice, strategy):
+    """``run_glm_vectorized`` with ``_gls`` forced to ``strategy`` (None: the default)."""
+    if strategy is None:
+        return run_glm_vectorized(Y, X, **choice)
+    with mock.patch.object(fit_vectorized, "MIN_VOXELS_PER_MODEL", GLS_STRATEGIES[strategy]):
+        return run_glm_vectorized(Y, X, **choice)
 
 
 @st.composite
@@ -73,21 +97,23 @@ def assert_fits_equal(ref, vec, binned):
 
 
 # --------------------------------------------------------------- (a) hypothesis
-@pytest.mark.parametrize("choice", CHOICES, ids=_id)
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
 @given(problem=ar1_problems())
-def test_fit_equals_reference(choice, problem):
+def test_fit_equals_reference(case, problem):
+    choice, strategy = case
     X, Y = problem
     binned = choice.get("ar_binning", "truncate") != "none" and "ar_fit" not in choice
-    assert_fits_equal(run_glm(Y, X, **choice), run_glm_vectorized(Y, X, **choice), binned)
+    assert_fits_equal(run_glm(Y, X, **choice), vectorized_fit(Y, X, choice, strategy), binned)
 
 
-@pytest.mark.parametrize("choice", CHOICES, ids=_id)
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
 @given(data=st.data())
-def test_contrast_statistics_equal_reference(choice, data):
+def test_contrast_statistics_equal_reference(case, data):
+    choice, strategy = case
     X, Y = data.draw(ar1_problems())
     c = data.draw(estimable_contrasts(X.shape[1], rows=1))
     C = data.draw(estimable_contrasts(X.shape[1], rows=2))
-    ref, vec = run_glm(Y, X, **choice), run_glm_vectorized(Y, X, **choice)
+    ref, vec = run_glm(Y, X, **choice), vectorized_fit(Y, X, choice, strategy)
     t_ref, t_vec = compute_contrast(ref, c), compute_contrast(vec, c)
     assert_allclose(t_vec.stat, t_ref.stat, rtol=T_RTOL, atol=T_ATOL, err_msg="t")
     assert_allclose(t_vec.z_score, t_ref.z_score, rtol=Z_RTOL, atol=Z_ATOL, err_msg="z of t")
@@ -109,15 +135,32 @@ def problem(rng):
 
 
 @pytest.mark.parametrize("binning", ["truncate", "none"])
-def test_model_by_model_and_voxel_batches_agree(problem, monkeypatch, binning):
+def test_model_by_model_and_voxel_batches_agree(problem, binning):
     # _gls solves binned models one matrix product per model, unbinned ones in voxel
     # batches; force each strategy on the same data.
     X, Y = problem
-    monkeypatch.setattr(fit_vectorized, "MIN_VOXELS_PER_MODEL", 0)
-    by_model = run_glm_vectorized(Y, X, ar_binning=binning)
-    monkeypatch.setattr(fit_vectorized, "MIN_VOXELS_PER_MODEL", 10**9)
-    by_voxel = run_glm_vectorized(Y, X, ar_binning=binning)
+    choice = dict(ar_binning=binning)
+    by_model = vectorized_fit(Y, X, choice, "by_model")
+    by_voxel = vectorized_fit(Y, X, choice, "voxel_batches")
     assert_fits_equal(by_model, by_voxel, binned=True)
+
+
+@pytest.mark.parametrize("strategy, rho_ndim", [("by_model", 0), ("voxel_batches", 1)])
+def test_patched_threshold_selects_the_gls_strategy(problem, monkeypatch, strategy, rho_ndim):
+    # The hypothesis tests rely on MIN_VOXELS_PER_MODEL choosing _gls's strategy: by
+    # model whitens each model's voxels with that model's scalar rho, voxel batches
+    # whiten with one rho per voxel (the designs are whitened as a 3-D stack).
+    X, Y = problem
+    rho_ndims = []
+
+    def spy(x, rho, scan0):
+        if np.ndim(x) == 2:  # data (n, c), not a stack of designs (n, p, k)
+            rho_ndims.append(np.ndim(rho))
+        return ar1_whiten(x, rho, scan0)
+
+    monkeypatch.setattr(fit_vectorized, "ar1_whiten", spy)
+    vectorized_fit(Y, X, {}, strategy)
+    assert rho_ndims and set(rho_ndims) == {rho_ndim}
 
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 64])
@@ -133,13 +176,14 @@ def test_results_do_not_depend_on_blas_threads(problem):
     assert_fits_equal(one, run_glm_vectorized(Y, X, n_jobs=-1), binned=True)
 
 
-def test_float32_input_is_converted_exactly(problem):
+@pytest.mark.parametrize("choice", [{}, dict(ar_fit="iterative")], ids=["fixed", "iterative"])
+def test_float32_input_equals_reference(problem, choice):
+    # The tutorial's signals are float32: the engine must compute in float64 from
+    # them as the reference does (any float32 arithmetic would cost ~1e-7).
     X, Y = problem
     Y32 = Y.astype(np.float32)
-    a = run_glm_vectorized(Y32, X)
-    b = run_glm_vectorized(Y32.astype(np.float64), X)
-    assert_array_equal(a.beta, b.beta)
-    assert_array_equal(a.sigma2, b.sigma2)
+    binned = "ar_fit" not in choice
+    assert_fits_equal(run_glm(Y32, X, **choice), run_glm_vectorized(Y32, X, **choice), binned)
 
 
 @pytest.mark.parametrize("ar_fit", ["fixed", "iterative"])

@@ -29,13 +29,26 @@ def problem():
     return X, X @ rng.standard_normal((3, v)) + noise
 
 
+# The fit's choices whose chunks differ: the nistats default, the iterative fit (one
+# covariance per voxel), OLS (no AR pass), unbinned rho (per-voxel covariances), and
+# another estimator with another scan-0 whitening (another GLSAR class in the workers).
+CHOICES = {
+    "nistats": {},
+    "iterative": dict(ar_fit="iterative"),
+    "ols": dict(noise_model="ols"),
+    "unbinned": dict(ar_binning="none"),
+    "yule_walker_prais_winsten": dict(ar_estimator="yule_walker", whiten_scan0="prais_winsten"),
+    "yule_walker_voxel_drop": dict(ar_estimator="yule_walker_voxel", whiten_scan0="drop"),
+}
+
+
 @pytest.fixture(scope="module")
 def serial(problem):
     """One chunk, no joblib: the plain loop."""
     X, Y = problem
     return {
-        ar_fit: run_glm(Y, X, ar_fit=ar_fit, n_jobs=1, chunk_size=10**6)
-        for ar_fit in ("fixed", "iterative")
+        name: run_glm(Y, X, **choice, n_jobs=1, chunk_size=10**6)
+        for name, choice in CHOICES.items()
     }
 
 
@@ -44,12 +57,23 @@ def assert_bitwise_equal(a, b):
         assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name, strict=True)
 
 
-@pytest.mark.parametrize("ar_fit", ["fixed", "iterative"])
+@pytest.mark.parametrize("choice", CHOICES)
 @pytest.mark.parametrize("n_jobs, chunk_size", [(1, 1), (1, 17), (2, 17), (2, 64), (2, 10**6)])
-def test_jobs_and_chunks_give_identical_bits(problem, serial, ar_fit, n_jobs, chunk_size):
+def test_jobs_and_chunks_give_identical_bits(problem, serial, choice, n_jobs, chunk_size):
     X, Y = problem
-    fit = run_glm(Y, X, ar_fit=ar_fit, n_jobs=n_jobs, chunk_size=chunk_size)
-    assert_bitwise_equal(serial[ar_fit], fit)
+    fit = run_glm(Y, X, **CHOICES[choice], n_jobs=n_jobs, chunk_size=chunk_size)
+    assert_bitwise_equal(serial[choice], fit)
+
+
+@pytest.mark.parametrize("choice", ["nistats", "iterative"])
+def test_float32_chunks_converted_in_workers_give_identical_bits(problem, choice):
+    # float32 chunks travel to the workers as float32 and are converted there: the
+    # bits must be those of the serial fit of the same values given as float64
+    X, Y = problem
+    Y32 = Y.astype(np.float32)
+    expected = run_glm(Y32.astype(np.float64), X, **CHOICES[choice], n_jobs=1, chunk_size=10**6)
+    fit = run_glm(Y32, X, **CHOICES[choice], n_jobs=2, chunk_size=17)
+    assert_bitwise_equal(expected, fit)
 
 
 def _dask_cluster(processes):
@@ -84,17 +108,17 @@ def _fit_on_dask(problem, processes, by_name=False):
 def test_dask_in_process_workers_give_identical_bits(problem, serial):
     fit, n_tasks = _fit_on_dask(problem, processes=False)
     assert n_tasks > 0, "no task ran on the Dask cluster"
-    assert_bitwise_equal(serial["fixed"], fit)
+    assert_bitwise_equal(serial["nistats"], fit)
 
 
 @pytest.mark.slow
 def test_dask_worker_processes_give_identical_bits(problem, serial):
     fit, n_tasks = _fit_on_dask(problem, processes=True)
     assert n_tasks > 0, "no task ran on the Dask cluster"
-    assert_bitwise_equal(serial["fixed"], fit)
+    assert_bitwise_equal(serial["nistats"], fit)
 
 
 def test_dask_backend_by_name_gives_identical_bits(problem, serial):
     fit, n_tasks = _fit_on_dask(problem, processes=False, by_name=True)
     assert n_tasks > 0, "no task ran on the Dask cluster"
-    assert_bitwise_equal(serial["fixed"], fit)
+    assert_bitwise_equal(serial["nistats"], fit)
