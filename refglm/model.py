@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from refglm import io
+from refglm import _checks, io
 from refglm.contrasts import ContrastResult, as_contrast_matrix, compute_contrast, is_estimable
 from refglm.conventions import get_convention
 from refglm.exceptions import InputError, NotEstimableError
@@ -151,19 +151,15 @@ class FirstLevelModel:
                 f"t_r: expected a repetition time in seconds (a number > 0), found {t_r!r}; "
                 "pass e.g. t_r=7 (read it from the BIDS RepetitionTime)."
             )
-        if not np.isfinite(t_r) or t_r <= 0:
-            raise InputError(f"t_r: expected a number > 0 seconds, found {t_r!r}; pass e.g. t_r=7.")
+        if _checks._finite_float(t_r) is None or t_r <= 0:
+            found = _checks._fmt(t_r) if isinstance(t_r, int) else repr(t_r)
+            raise InputError(f"t_r: expected a number > 0 seconds, found {found}; pass e.g. t_r=7.")
         if self.noise_model not in NOISE_MODELS:
             raise InputError(
                 f"noise_model: expected one of {NOISE_MODELS}, found {self.noise_model!r}; "
                 "use 'ar1' (the tutorial's) or 'ols'."
             )
-        n_jobs = self.n_jobs
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
-            raise InputError(
-                f"n_jobs: expected a whole number of workers other than 0 (-1: all CPUs), "
-                f"found {n_jobs!r}; pass e.g. n_jobs=1."
-            )
+        _checks._check_n_jobs(self.n_jobs, "n_jobs", backend=self.backend)
         if self.engine not in ENGINES:
             raise InputError(
                 f"engine: expected one of {ENGINES}, found {self.engine!r}; "

@@ -6,11 +6,8 @@ missing onset); a repeated header name is renamed by ``pandas.read_csv``
 ``mangle_dupe_cols``); data rows with more fields than the header shift
 every value one column (the first field becomes the index) or, with
 ``index_col=False``, lose the extra values. ``events.check_events_text``
-checks the raw text for the last two.
-
-The tests marked xfail need ``io.read_events`` to call
-``check_events_text`` and to read with ``index_col=False``; the lead removes
-the marks with that change.
+checks the raw text for the last two; ``io.read_events`` calls it and reads
+with ``index_col=False``.
 """
 
 from __future__ import annotations
@@ -180,7 +177,6 @@ def test_what_pandas_does_with_rows_too_long():
     assert pd.read_csv(_io.StringIO(trailing), sep="\t", index_col=False)["onset"].tolist() == [0]
 
 
-@pytest.mark.xfail(strict=True, reason="lead: io.read_events must call events.check_events_text")
 def test_read_events_refuses_rows_longer_than_the_header(tmp_path):
     path = _file(tmp_path, "onset\tduration\n0\t10\t5\n20\t10\t5\n")  # read now as onset 10, 10
     with pytest.raises(InputError) as excinfo:
@@ -188,7 +184,6 @@ def test_read_events_refuses_rows_longer_than_the_header(tmp_path):
     assert_words(str(excinfo.value), str(path), "3 fields in row 1 (line 2)", "have no column")
 
 
-@pytest.mark.xfail(strict=True, reason="lead: io.read_events must read with index_col=False")
 def test_read_events_accepts_trailing_tabs(tmp_path):
     path = _file(tmp_path, "onset\tduration\ttrial_type\n0\t10\trest\t\n20\t10\tactive\t\n")
     events = io.read_events(path)

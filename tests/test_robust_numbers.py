@@ -170,7 +170,6 @@ def test_huge_hrf_arguments():
 # ------------------------------------------- call sites outside _checks (lead: to switch)
 
 
-@pytest.mark.xfail(strict=True, reason="lead: model._check_params must use _check_positive")
 def test_huge_t_r_through_the_model():
     from refglm.model import FirstLevelModel
 
@@ -179,7 +178,6 @@ def test_huge_t_r_through_the_model():
         FirstLevelModel(t_r=HUGE).fit_array(data, affine, events)
 
 
-@pytest.mark.xfail(strict=True, reason="lead: model._check_params must use _check_n_jobs")
 def test_model_n_jobs_is_bounded(monkeypatch):
     from refglm.model import FirstLevelModel
 
