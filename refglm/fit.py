@@ -221,8 +221,37 @@ def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
     return out
 
 
-def check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0):
-    """Validate the arguments shared by both engines; return ``Y`` and float64 ``X``."""
+# nistats' choices, the defaults of the arrays-in functions for ar_fit='fixed'
+_FIXED_DEFAULTS = {"ar_estimator": "lag1_ratio", "ar_binning": "truncate", "whiten_scan0": "keep"}
+
+
+def resolve_ar_choices(ar_fit, ar_estimator, ar_binning, whiten_scan0):
+    """Fill the AR choices left as None: nistats' for ``'fixed'``, GLSAR's for ``'iterative'``.
+
+    Returns ``(ar_estimator, ar_binning, whiten_scan0)``. Explicit values are
+    kept (and checked against ``ar_fit`` by :func:`check_glm_arguments`).
+    """
+    from refglm.conventions import ITERATIVE_REQUIRES
+
+    defaults = ITERATIVE_REQUIRES if ar_fit == "iterative" else _FIXED_DEFAULTS
+    given = {"ar_estimator": ar_estimator, "ar_binning": ar_binning}
+    given["whiten_scan0"] = whiten_scan0
+    return tuple(defaults[k] if v is None else v for k, v in given.items())
+
+
+def check_glm_arguments(
+    Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator=None, ar_binning=None
+):
+    """Validate the arguments shared by both engines; return ``Y`` and float64 ``X``.
+
+    ``ar_fit='iterative'`` is statsmodels' ``GLSAR.iterative_fit``, which has its
+    own rho estimate (Yule-Walker on each voxel), does not bin it and drops scan
+    0: with ``noise_model='ar1'`` it requires those values of ``ar_estimator``,
+    ``ar_binning`` and ``whiten_scan0`` (``conventions.ITERATIVE_REQUIRES``)
+    instead of silently ignoring others. ``None`` skips a check.
+    """
+    from refglm.conventions import ITERATIVE_REQUIRES
+
     Y = np.asarray(Y)
     X = np.asarray(X, dtype=np.float64)
     if noise_model not in NOISE_MODELS:
@@ -240,6 +269,18 @@ def check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0):
             f"whiten_scan0: expected one of {tuple(_GLSAR_CLASSES)}, found {whiten_scan0!r}; "
             "pick a name from refglm.noise.WHITEN_SCAN0."
         )
+    if noise_model == "ar1" and ar_fit == "iterative":
+        given = {"ar_estimator": ar_estimator, "ar_binning": ar_binning}
+        given["whiten_scan0"] = whiten_scan0
+        wrong = {k: v for k, v in given.items() if v is not None and v != ITERATIVE_REQUIRES[k]}
+        if wrong:
+            found = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+            needed = ", ".join(f"{k}={v!r}" for k, v in ITERATIVE_REQUIRES.items())
+            raise InputError(
+                f"ar_fit='iterative': expected {needed} (GLSAR.iterative_fit estimates rho "
+                f"its own way, unbinned, and drops scan 0), found {found}; pass those "
+                "values, or ar_fit='fixed' to whiten with the chosen estimate."
+            )
     if Y.ndim != 2 or X.ndim != 2 or Y.shape[0] != X.shape[0]:
         raise InputError(
             f"Y, X: expected Y (n_scans, n_voxels) and X (n_scans, n_regressors) with the same "
@@ -253,10 +294,10 @@ def run_glm(
     X: np.ndarray,
     noise_model: str = "ar1",
     *,
-    ar_estimator: str = "lag1_ratio",
-    ar_binning: str = "truncate",
+    ar_estimator: str | None = None,
+    ar_binning: str | None = None,
     ar_bins: int = 100,
-    whiten_scan0: str = "keep",
+    whiten_scan0: str | None = None,
     ar_fit: str = "fixed",
     ar_maxiter: int = 3,
     n_jobs: int = 1,
@@ -283,7 +324,9 @@ def run_glm(
         Design matrix.
     noise_model : {'ar1', 'ols'}
     ar_estimator, ar_binning, ar_bins, whiten_scan0, ar_fit, ar_maxiter
-        The convention's AR choices (see ``conventions.py``). ``ar_fit='fixed'``
+        The convention's AR choices (see ``conventions.py``); ``None`` takes
+        nistats' value for ``ar_fit='fixed'`` and the one ``'iterative'`` requires
+        (:func:`resolve_ar_choices`). ``ar_fit='fixed'``
         whitens with the binned OLS-residual estimate; ``'iterative'`` calls
         statsmodels ``GLSAR.iterative_fit`` per voxel instead.
     n_jobs : int
@@ -299,7 +342,10 @@ def run_glm(
     -------
     GLMFit
     """
-    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0)
+    ar_estimator, ar_binning, whiten_scan0 = resolve_ar_choices(
+        ar_fit, ar_estimator, ar_binning, whiten_scan0
+    )
+    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning)
     n, v = Y.shape
     p = X.shape[1]
     slices = _chunks(v, max(1, int(chunk_size)))

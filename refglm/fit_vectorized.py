@@ -36,7 +36,7 @@ try:
 except ImportError:  # not a dependency of refglm; scikit-learn (nilearn) brings it
     threadpool_limits = None
 
-from refglm.fit import AR_FITS, GLMFit, check_glm_arguments
+from refglm.fit import AR_FITS, GLMFit, check_glm_arguments, resolve_ar_choices
 from refglm.noise import ar1_whiten, bin_rho, estimate_rho, yule_walker_voxel_ar1
 
 __all__ = ["run_glm_vectorized", "AR_FITS", "ITERATIVE_RTOL"]
@@ -289,10 +289,10 @@ def run_glm_vectorized(
     X: np.ndarray,
     noise_model: str = "ar1",
     *,
-    ar_estimator: str = "lag1_ratio",
-    ar_binning: str = "truncate",
+    ar_estimator: str | None = None,
+    ar_binning: str | None = None,
     ar_bins: int = 100,
-    whiten_scan0: str = "keep",
+    whiten_scan0: str | None = None,
     ar_fit: str = "fixed",
     ar_maxiter: int = 3,
     n_jobs: int = 1,
@@ -341,7 +341,10 @@ def run_glm_vectorized(
     GLMFit
     """
     del backend  # the signature of fit.run_glm
-    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0)
+    ar_estimator, ar_binning, whiten_scan0 = resolve_ar_choices(
+        ar_fit, ar_estimator, ar_binning, whiten_scan0
+    )
+    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning)
     v = Y.shape[1]
     chunk_size = max(1, int(chunk_size))
     with _blas_threads(n_jobs):

@@ -148,3 +148,32 @@ def test_float32_input_is_converted_exactly(rng):
     a = run_glm(Y32, X)
     b = run_glm(Y32.astype(np.float64), X)
     assert_array_equal(a.beta, b.beta)
+
+
+def test_iterative_fit_refuses_choices_it_would_ignore():
+    """GLSAR.iterative_fit has its own unbinned rho and drops scan 0: nothing else is fitted."""
+    from refglm.exceptions import InputError
+
+    rng = np.random.default_rng(0)
+    X = np.c_[np.ones(30), np.arange(30.0)]
+    Y = rng.standard_normal((30, 3))
+    for engine in (run_glm, run_glm_vectorized):
+        with pytest.raises(InputError, match="ar_fit='iterative': expected .*found whiten_scan0"):
+            engine(Y, X, ar_fit="iterative", whiten_scan0="keep")
+        with pytest.raises(InputError, match="found ar_estimator='lag1_ratio'"):
+            engine(Y, X, ar_fit="iterative", ar_estimator="lag1_ratio")
+
+
+def test_iterative_fit_defaults_to_the_choices_it_implies():
+    rng = np.random.default_rng(1)
+    X = np.c_[np.ones(30), np.arange(30.0)]
+    Y = rng.standard_normal((30, 3))
+    implied = run_glm(
+        Y,
+        X,
+        ar_fit="iterative",
+        ar_estimator="yule_walker_voxel",
+        ar_binning="none",
+        whiten_scan0="drop",
+    )
+    assert_array_equal(run_glm(Y, X, ar_fit="iterative").beta, implied.beta)
