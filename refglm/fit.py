@@ -22,6 +22,8 @@ voxel by voxel, with no binning.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import statsmodels.api as sm
 from joblib import Parallel, delayed, parallel_config
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from refglm.exceptions import InputError
 from refglm.noise import ar1_whiten, bin_rho, estimate_rho
@@ -131,6 +134,28 @@ def _float64(Y):
     return np.asarray(Y, dtype=np.float64)
 
 
+def _silencing_per_voxel_rank_warnings(func):
+    """Run ``func`` with statsmodels' SingularMatrixWarning silenced.
+
+    statsmodels raises it at every voxel's fit of a rank-deficient design (tens
+    of thousands of lines on a brain mask); :func:`run_glm` reports it once.
+    """
+
+    @functools.wraps(func)
+    def silenced(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            # GLSAR.iterative_fit's convergence test divides by |beta|, 0/0 for the
+            # zero coefficients of a rank-deficient design: the same flood
+            warnings.filterwarnings(
+                "ignore", "invalid value encountered in divide", RuntimeWarning, "statsmodels"
+            )
+            return func(*args, **kwargs)
+
+    return silenced
+
+
+@_silencing_per_voxel_rank_warnings
 def _ols_chunk(Y, X):
     """OLS of every column of ``Y`` with statsmodels, one voxel at a time."""
     Y = _float64(Y)
@@ -146,6 +171,7 @@ def _ols_chunk(Y, X):
     return beta, sigma2, resid
 
 
+@_silencing_per_voxel_rank_warnings
 def _ar1_chunk(Y, X, rho, scan0, keep_cov):
     """GLSAR with a fixed rho for every column of ``Y``, one voxel at a time.
 
@@ -170,6 +196,7 @@ def _ar1_chunk(Y, X, rho, scan0, keep_cov):
     return beta, sigma2, df, cov
 
 
+@_silencing_per_voxel_rank_warnings
 def _iterative_chunk(Y, X, maxiter):
     """``sm.GLSAR(y, X, rho=1).iterative_fit(maxiter)`` for every column of ``Y``."""
     Y = _float64(Y)
@@ -348,6 +375,15 @@ def run_glm(
     Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning)
     n, v = Y.shape
     p = X.shape[1]
+    rank = int(np.linalg.matrix_rank(X))
+    if rank < p:
+        # statsmodels' SingularMatrixWarning, raised at every voxel's fit, once
+        warnings.warn(
+            f"X: rank {rank} < {p} columns; statsmodels fits every voxel with the "
+            "pseudo-inverse, and only estimable contrasts can be computed.",
+            SingularMatrixWarning,
+            stacklevel=2,
+        )
     slices = _chunks(v, max(1, int(chunk_size)))
 
     def y_of(sl):
@@ -374,7 +410,9 @@ def run_glm(
     del parts
 
     if noise_model == "ols":
-        ols = sm.OLS(np.zeros(n), X).fit()
+        with warnings.catch_warnings():  # reported once, above
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            ols = sm.OLS(np.zeros(n), X).fit()
         return GLMFit(
             beta,
             sigma2,
@@ -413,6 +451,8 @@ def run_glm(
     values, labels = np.unique(rho, return_inverse=True)
     model_class = glsar_class(whiten_scan0)
     cov = np.empty((len(values), p, p))
-    for k, value in enumerate(values):
-        cov[k] = model_class(np.zeros(n), X, rho=float(value)).fit().normalized_cov_params
+    with warnings.catch_warnings():  # reported once, below
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        for k, value in enumerate(values):
+            cov[k] = model_class(np.zeros(n), X, rho=float(value)).fit().normalized_cov_params
     return GLMFit(beta, sigma2, df, rho_raw, rho, labels.ravel(), cov, noise_model)

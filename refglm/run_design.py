@@ -24,7 +24,7 @@ def run_design(model, conv, events, design_matrices, n_scans: int):
     ``model`` is the ``FirstLevelModel`` whose parameters (``t_r``,
     ``hrf_model``, drifts, ...) build the design from ``events`` when
     ``design_matrices`` is None. The rank warning names the caller of
-    ``fit_array`` (``stacklevel=3``), as it did when this was inline there.
+    ``fit``/``fit_array`` (``stacklevel=4``: run_design, _fit_run, fit_array).
     """
     if design_matrices is None:
         if events is None:
@@ -67,6 +67,6 @@ def run_design(model, conv, events, design_matrices, n_scans: int):
         warnings.warn(
             f"design: rank {rank} < {X.shape[1]} columns; the design is rank-deficient, "
             "only estimable contrasts can be computed.",
-            stacklevel=3,
+            stacklevel=4,
         )
     return design, X

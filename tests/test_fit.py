@@ -177,3 +177,23 @@ def test_iterative_fit_defaults_to_the_choices_it_implies():
         whiten_scan0="drop",
     )
     assert_array_equal(run_glm(Y, X, ar_fit="iterative").beta, implied.beta)
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [{}, {"noise_model": "ols"}, {"ar_binning": "none"}, {"ar_fit": "iterative"}, {"n_jobs": 2}],
+    ids=["fixed", "ols", "unbinned", "iterative", "two-jobs"],
+)
+def test_rank_deficient_design_warns_once_not_once_per_voxel(choice):
+    """statsmodels warns at every voxel's fit; refglm reports it once per run_glm."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = np.c_[np.ones(30), np.arange(30.0), np.zeros(30)]
+    Y = rng.standard_normal((30, 50))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_glm(Y, X, chunk_size=7, **choice)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert "rank 2 < 3 columns" in messages[0]
