@@ -41,6 +41,34 @@ def _describe(img) -> str:
     return str(img) if isinstance(img, str | os.PathLike) else type(img).__name__
 
 
+def _check_affine(img, shown: str) -> None:
+    """Raise InputError unless the image's affine is finite and invertible.
+
+    nibabel raises HeaderDataError (or returns NaN) for a header whose sform
+    holds NaN, and a singular affine has no voxel <-> mm mapping; both would
+    fail later, far from the file.
+    """
+    try:
+        affine = np.asarray(img.affine, dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - nibabel's HeaderDataError and relatives
+        raise InputError(
+            f"{shown}: expected a header with a valid voxel-to-mm affine, found one nibabel "
+            f"cannot read ({exc.__class__.__name__}: {exc}); fix the sform/qform "
+            "(e.g. with fslorient) or regenerate the image."
+        ) from None
+    if affine.shape != (4, 4) or not np.isfinite(affine).all():
+        raise InputError(
+            f"{shown}: expected a finite 4x4 voxel-to-mm affine, found "
+            f"{'non-finite values in it' if affine.shape == (4, 4) else affine.shape}; fix the "
+            "sform/qform (e.g. with fslorient) or regenerate the image."
+        )
+    if abs(np.linalg.det(affine[:3, :3])) == 0:
+        raise InputError(
+            f"{shown}: expected an invertible voxel-to-mm affine, found a singular one "
+            "(zero voxel size or collinear axes); fix the sform/qform or regenerate the image."
+        )
+
+
 def _load(img):
     if isinstance(img, str | os.PathLike):
         path = Path(img)
@@ -58,8 +86,10 @@ def _load(img):
                 f"{path}: expected a NIfTI-1/2 or Analyze image, found a file that is not a "
                 f"readable image ({exc.__class__.__name__}: {exc}); re-download or regenerate it."
             ) from exc
+        _check_affine(loaded, str(path))
         return loaded
     if hasattr(img, "get_fdata") and hasattr(img, "affine"):
+        _check_affine(img, type(img).__name__)
         return img
     raise InputError(
         f"image input: expected a path or a nibabel image, found {type(img).__name__}; "
