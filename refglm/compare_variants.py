@@ -23,6 +23,7 @@ MAP_CHOICES = (
     "ar_fit",
     "whiten_scan0",
     "df",
+    "cov_pinv",
     "hrf_formula",
     "z_method",
 )
@@ -43,6 +44,7 @@ CHOICE_LABELS = {
     "ar_fit": "the AR fit",
     "whiten_scan0": "the whitening of scan 0",
     "df": "the degrees of freedom",
+    "cov_pinv": "the pseudo-inverse of the contrast covariance",
     "hrf_formula": "the HRF formulas",
     "z_method": "the z conversion",
 }

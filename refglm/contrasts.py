@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 from scipy import stats
 
 from refglm.contrast_expressions import as_contrast_matrix, expression_to_contrast_vector
@@ -181,6 +182,34 @@ class ContrastResult:
         )
 
 
+def _f_quadratic_form(
+    effect: np.ndarray, weights: np.ndarray, labels: np.ndarray, ranks: np.ndarray
+) -> np.ndarray:
+    r""":math:`\lVert W_k^{1/2} C\hat\beta_v \rVert^2` for every voxel, model by model.
+
+    The quadratic form :math:`(C\hat\beta)^T W (C\hat\beta)` computed as nistats
+    and nilearn compute it: the effect whitened by the matrix square root of
+    :math:`W = (C V C^T)^{-1}`, then squared and summed. On an ill-conditioned
+    design (FIR) the two orders differ by ~1e-6 relatively. When the rows are
+    dependent (``ranks[k] < q``, where nistats and nilearn fail), :math:`W` is a
+    pseudo-inverse and its square root is taken from its eigendecomposition.
+    # nistats contrasts.py compute_contrast: wcbeta = np.dot(sqrtm(invcov), cbeta);
+    # Contrast.stat: np.sum(effect ** 2, 0) / dim / variance. nilearn 0.14.1: the same.
+    """
+    quad = np.empty(effect.shape[1])
+    order = np.argsort(labels, kind="stable")
+    models, starts = np.unique(labels[order], return_index=True)
+    for k, members in zip(models, np.split(order, starts[1:]), strict=True):
+        if ranks[k] == weights.shape[1]:
+            root = np.real(scipy.linalg.sqrtm(weights[k]))
+        else:
+            values, vectors = np.linalg.eigh(weights[k])
+            root = (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
+        whitened = np.dot(root, effect[:, members])
+        quad[members] = np.sum(whitened**2, axis=0)
+    return quad
+
+
 def _f_weights(C: np.ndarray, ccov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""The F quadratic form's matrix and numerator df of each model.
 
@@ -306,7 +335,11 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
             f"contrast: a t contrast has one row, found {q}; use stat_type='F' for several rows."
         )
     effect = C @ fit.beta  # (q, v)
-    ccov = np.einsum("ip,kpr,jr->kij", C, fit.cov_unscaled, C)  # (n_models, q, q)
+    # C (V_k C^T), in this order, model by model: nistats model.py and nilearn 0.14.1
+    # glm/model.py vcov: np.dot(matrix, np.dot(self.cov, np.transpose(matrix))). For an
+    # ill-conditioned design (FIR) V_k has large entries that cancel, and another order
+    # of the sums moves the t statistic by ~1e-7 relatively.
+    ccov = np.stack([np.dot(C, np.dot(V, C.T)) for V in fit.cov_unscaled])  # (n_models, q, q)
     variance = np.moveaxis(ccov[fit.labels], 0, -1) * fit.sigma2  # (q, q, v)
     df = np.minimum(fit.df_resid, DOFMAX)
     df_num = None
@@ -317,7 +350,7 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
     else:
         weights, ranks = _f_weights(C, ccov)  # (n_models, q, q), (n_models,)
         df_num = ranks[fit.labels].astype(np.float64)
-        quad = np.einsum("iv,vij,jv->v", effect, weights[fit.labels], effect)
+        quad = _f_quadratic_form(effect, weights, fit.labels, ranks)
         stat = quad / df_num / np.maximum(fit.sigma2, TINY)
         p_value = stats.f.sf(stat, df_num, df)
         one_minus_p = stats.f.cdf(stat, df_num, df) if z_method == "two_tailed_ppf" else None

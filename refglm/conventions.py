@@ -16,6 +16,7 @@ ar_bins                  int                                               noise
 ar_fit                   'fixed', 'iterative' (ITERATIVE_REQUIRES)         fit.run_glm
 whiten_scan0             'keep', 'drop', 'prais_winsten'                   noise.ar1_whiten
 df                       'nobs_minus_rank'                                 fit.run_glm
+cov_pinv                 'scipy', 'statsmodels'                            fit.contrast_cov
 hrf_formula              'nistats', 'nilearn' (hrf.HRF_CHOICES)            hrf, design
 z_method                 'isf_clipped', 'two_tailed_ppf'                   contrasts.z_from_p
 two_sided                False, True (thresholds' default)                 thresholds
@@ -83,6 +84,7 @@ class Convention:
     ar_fit: str
     whiten_scan0: str
     df: str
+    cov_pinv: str
     hrf_formula: str
     z_method: str
     two_sided: bool
@@ -209,6 +211,7 @@ CHOICE_VALUES: dict[str, tuple | type] = {
     "ar_fit": ("fixed", "iterative"),
     "whiten_scan0": ("keep", "drop", "prais_winsten"),
     "df": ("nobs_minus_rank",),
+    "cov_pinv": ("scipy", "statsmodels"),
     "hrf_formula": ("nistats", "nilearn"),
     "z_method": ("isf_clipped", "two_tailed_ppf"),
     "two_sided": (False, True),
@@ -249,6 +252,9 @@ CONVENTIONS: dict[str, Convention] = {
         whiten_scan0="keep",
         # nistats regression.py OLSModel.initialize: df = n - matrix_rank(X)
         df="nobs_minus_rank",
+        # nistats regression.py OLSModel.initialize: calc_beta = scipy.linalg.pinv(X~),
+        # normalized_cov_beta = calc_beta @ calc_beta.T
+        cov_pinv="scipy",
         # nistats hemodynamic_models.py _gamma_difference_hrf (hrf.HRF_CHOICES['nistats'])
         hrf_formula="nistats",
         # nistats utils.py z_score: norm.isf(clip(p, 1e-300, 1 - 1e-16))
@@ -297,6 +303,9 @@ CONVENTIONS: dict[str, Convention] = {
         whiten_scan0="keep",
         # nilearn 0.14.1 regression.py OLSModel.initialize: df = n - matrix_rank(X)
         df="nobs_minus_rank",
+        # nilearn 0.14.1 glm/regression.py OLSModel.initialize: calc_beta =
+        # scipy.linalg.pinv(X~), normalized_cov_beta = calc_beta @ calc_beta.T
+        cov_pinv="scipy",
         # nilearn PR #3297 (gamma scale), PR #4452 (Glover ratio .48), PR #3362 (t_r), PR
         # #2553 (event accumulation), PR #2680 (duplicate events): hrf/design 'nilearn'
         hrf_formula="nilearn",
@@ -341,6 +350,9 @@ CONVENTIONS: dict[str, Convention] = {
         whiten_scan0="drop",
         # statsmodels RegressionModel: df_resid = nobs - rank = (n - 1) - p
         df="nobs_minus_rank",
+        # statsmodels RegressionModel.fit(method='pinv'): normalized_cov_params from
+        # tools.pinv_extended(wexog) (numpy SVD, rcond=1e-15)
+        cov_pinv="statsmodels",
         hrf_formula="nistats",
         z_method="isf_clipped",
         two_sided=False,

@@ -29,6 +29,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import statsmodels.api as sm
 from joblib import Parallel, delayed, parallel_config
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
@@ -134,6 +135,33 @@ def _float64(Y):
     return np.asarray(Y, dtype=np.float64)
 
 
+COV_PINVS = ("scipy", "statsmodels")
+
+
+def contrast_cov(res, cov_pinv: str = "scipy") -> np.ndarray:
+    r"""The unscaled covariance :math:`(\tilde X^T\tilde X)^+ = P P^T`, :math:`P = \tilde X^+`.
+
+    ``cov_pinv`` says whose pseudo-inverse :math:`P` is, which matters for an
+    ill-conditioned design (an FIR model: condition number ~4e5, where the two
+    differ by ~1e-6 relatively in :math:`c P P^T c^T`):
+
+    - ``'scipy'``: ``scipy.linalg.pinv(X~)``, what nistats and nilearn compute
+      their contrast variances from;
+      # nistats regression.py OLSModel.initialize: calc_beta = spl.pinv(X~);
+      # nilearn 0.14.1 glm/regression.py OLSModel.initialize: the same
+    - ``'statsmodels'``: statsmodels' own ``normalized_cov_params`` (its
+      ``pinv_extended``, numpy's SVD, ``rcond=1e-15``).
+
+    ``res`` is a statsmodels results object; its model's ``wexog`` is
+    :math:`\tilde X`. The fit itself (``params``, ``scale``) is statsmodels'
+    either way.
+    """
+    if cov_pinv == "statsmodels":
+        return np.asarray(res.normalized_cov_params)
+    pinv = scipy.linalg.pinv(np.asarray(res.model.wexog))
+    return pinv @ pinv.T
+
+
 def _silencing_per_voxel_rank_warnings(func):
     """Run ``func`` with statsmodels' SingularMatrixWarning silenced.
 
@@ -172,7 +200,7 @@ def _ols_chunk(Y, X):
 
 
 @_silencing_per_voxel_rank_warnings
-def _ar1_chunk(Y, X, rho, scan0, keep_cov):
+def _ar1_chunk(Y, X, rho, scan0, keep_cov, cov_pinv="scipy"):
     """GLSAR with a fixed rho for every column of ``Y``, one voxel at a time.
 
     With ``keep_cov`` each voxel's ``normalized_cov_params`` is returned too
@@ -192,12 +220,12 @@ def _ar1_chunk(Y, X, rho, scan0, keep_cov):
         sigma2[j] = res.scale
         df[j] = res.df_resid
         if keep_cov:
-            cov[j] = res.normalized_cov_params
+            cov[j] = contrast_cov(res, cov_pinv)
     return beta, sigma2, df, cov
 
 
 @_silencing_per_voxel_rank_warnings
-def _iterative_chunk(Y, X, maxiter):
+def _iterative_chunk(Y, X, maxiter, cov_pinv="statsmodels"):
     """``sm.GLSAR(y, X, rho=1).iterative_fit(maxiter)`` for every column of ``Y``."""
     Y = _float64(Y)
     v = Y.shape[1]
@@ -214,7 +242,7 @@ def _iterative_chunk(Y, X, maxiter):
         sigma2[j] = res.scale
         df[j] = res.df_resid
         rho[j] = model.rho[0]
-        cov[j] = res.normalized_cov_params
+        cov[j] = contrast_cov(res, cov_pinv)
     return beta, sigma2, df, rho, cov
 
 
@@ -267,7 +295,7 @@ def resolve_ar_choices(ar_fit, ar_estimator, ar_binning, whiten_scan0):
 
 
 def check_glm_arguments(
-    Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator=None, ar_binning=None
+    Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator=None, ar_binning=None, cov_pinv="scipy"
 ):
     """Validate the arguments shared by both engines; return ``Y`` and float64 ``X``.
 
@@ -290,6 +318,11 @@ def check_glm_arguments(
         raise InputError(
             f"ar_fit: expected one of {AR_FITS}, found {ar_fit!r}; 'fixed' whitens with the "
             "binned OLS-residual rho (nistats), 'iterative' runs GLSAR.iterative_fit."
+        )
+    if cov_pinv not in COV_PINVS:
+        raise InputError(
+            f"cov_pinv: expected one of {COV_PINVS}, found {cov_pinv!r}; 'scipy' is "
+            "nistats' and nilearn's, 'statsmodels' statsmodels' own."
         )
     if whiten_scan0 not in _GLSAR_CLASSES:
         raise InputError(
@@ -327,6 +360,7 @@ def run_glm(
     whiten_scan0: str | None = None,
     ar_fit: str = "fixed",
     ar_maxiter: int = 3,
+    cov_pinv: str = "scipy",
     n_jobs: int = 1,
     chunk_size: int = 2048,
     backend: str | None = None,
@@ -372,7 +406,9 @@ def run_glm(
     ar_estimator, ar_binning, whiten_scan0 = resolve_ar_choices(
         ar_fit, ar_estimator, ar_binning, whiten_scan0
     )
-    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning)
+    Y, X = check_glm_arguments(
+        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv
+    )
     n, v = Y.shape
     p = X.shape[1]
     rank = int(np.linalg.matrix_rank(X))
@@ -394,7 +430,15 @@ def run_glm(
 
     if noise_model == "ar1" and ar_fit == "iterative":
         parts = _map_chunks(
-            _iterative_chunk, slices, n_jobs, backend, progress, y_of, x_of, lambda sl: ar_maxiter
+            _iterative_chunk,
+            slices,
+            n_jobs,
+            backend,
+            progress,
+            y_of,
+            x_of,
+            lambda sl: ar_maxiter,
+            lambda sl: cov_pinv,
         )
         beta = np.concatenate([q[0] for q in parts], axis=1)
         sigma2 = np.concatenate([q[1] for q in parts])
@@ -420,7 +464,7 @@ def run_glm(
             np.full(v, np.nan),
             np.zeros(v),
             np.zeros(v, dtype=int),
-            ols.normalized_cov_params[None],
+            contrast_cov(ols, cov_pinv)[None],
             noise_model,
         )
 
@@ -441,6 +485,7 @@ def run_glm(
         lambda sl: rho[sl],
         lambda sl: whiten_scan0,
         lambda sl: per_voxel_cov,
+        lambda sl: cov_pinv,
     )
     beta = np.concatenate([q[0] for q in parts], axis=1)
     sigma2 = np.concatenate([q[1] for q in parts])
@@ -454,5 +499,5 @@ def run_glm(
     with warnings.catch_warnings():  # reported once, below
         warnings.simplefilter("ignore", SingularMatrixWarning)
         for k, value in enumerate(values):
-            cov[k] = model_class(np.zeros(n), X, rho=float(value)).fit().normalized_cov_params
+            cov[k] = contrast_cov(model_class(np.zeros(n), X, rho=float(value)).fit(), cov_pinv)
     return GLMFit(beta, sigma2, df, rho_raw, rho, labels.ravel(), cov, noise_model)

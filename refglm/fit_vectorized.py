@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable
 
 import numpy as np
+import scipy.linalg
 
 try:
     from threadpoolctl import threadpool_limits
@@ -153,6 +154,29 @@ def _ols(Y, X, chunk_size, progress):
         if progress is not None:
             progress(sl.stop - sl.start)
     return beta, sigma2, resid, df, pinv_X @ pinv_X.T
+
+
+def _scipy_cov(X, rho_values, scan0, chunk_size):
+    r""":math:`P P^T` with :math:`P` = ``scipy.linalg.pinv`` of each whitened design.
+
+    ``fit.contrast_cov(..., 'scipy')`` for every model: ``rho_values`` None
+    means the unwhitened ``X`` (OLS). Returns shape (k, p, p).
+    # nistats/nilearn regression.py OLSModel.initialize: spl.pinv(X~) @ spl.pinv(X~).T
+    """
+    if rho_values is None:
+        pinv = scipy.linalg.pinv(X)
+        return (pinv @ pinv.T)[None]
+    p = X.shape[1]
+    cov = np.empty((len(rho_values), p, p))
+    for models in _chunks(len(rho_values), chunk_size):
+        for k, whitened_X in zip(
+            range(models.start, models.stop),
+            _whitened_designs(X, rho_values[models], scan0),
+            strict=True,
+        ):
+            pinv = scipy.linalg.pinv(whitened_X)
+            cov[k] = pinv @ pinv.T
+    return cov
 
 
 def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=None):
@@ -295,6 +319,7 @@ def run_glm_vectorized(
     whiten_scan0: str | None = None,
     ar_fit: str = "fixed",
     ar_maxiter: int = 3,
+    cov_pinv: str = "scipy",
     n_jobs: int = 1,
     chunk_size: int = 2048,
     backend: str | None = None,
@@ -344,7 +369,9 @@ def run_glm_vectorized(
     ar_estimator, ar_binning, whiten_scan0 = resolve_ar_choices(
         ar_fit, ar_estimator, ar_binning, whiten_scan0
     )
-    Y, X = check_glm_arguments(Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning)
+    Y, X = check_glm_arguments(
+        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv
+    )
     v = Y.shape[1]
     chunk_size = max(1, int(chunk_size))
     with _blas_threads(n_jobs):
@@ -352,6 +379,8 @@ def run_glm_vectorized(
             beta, sigma2, df, rho, cov = _iterative(
                 _by_voxel(Y), X, ar_maxiter, chunk_size, progress
             )
+            if cov_pinv == "scipy":
+                cov = _scipy_cov(X, rho, "drop", chunk_size)
             return GLMFit(beta, sigma2, df, rho, rho, np.arange(v), cov, noise_model)
 
         beta, sigma2, resid, ols_df, ols_cov = _ols(Y, X, chunk_size, progress)
@@ -363,7 +392,7 @@ def run_glm_vectorized(
                 np.full(v, np.nan),
                 np.zeros(v),
                 np.zeros(v, dtype=int),
-                ols_cov[None],
+                _scipy_cov(X, None, None, 1) if cov_pinv == "scipy" else ols_cov[None],
                 noise_model,
             )
         del beta, sigma2
@@ -374,4 +403,6 @@ def run_glm_vectorized(
         labels = labels.ravel()
         YT = _by_voxel(Y)
         beta, sigma2, df, cov = _gls(YT, X, values, labels, whiten_scan0, chunk_size, progress)
+        if cov_pinv == "scipy":
+            cov = _scipy_cov(X, values, whiten_scan0, chunk_size)
         return GLMFit(beta, sigma2, df, rho_raw, rho, labels, cov, noise_model)

@@ -307,6 +307,7 @@ class FirstLevelModel:
             ar_bins=conv.ar_bins,
             whiten_scan0=conv.whiten_scan0,
             ar_fit=conv.ar_fit,
+            cov_pinv=conv.cov_pinv,
             n_jobs=self.n_jobs,
             chunk_size=self.chunk_size,
             backend=self.backend,

@@ -34,7 +34,7 @@ from scipy import stats
 from refglm.contrasts import DOFMAX, TINY, as_contrast_matrix, z_from_p
 from refglm.conventions import get_convention
 from refglm.exceptions import InputError
-from refglm.fit import NOISE_MODELS, glsar_class
+from refglm.fit import NOISE_MODELS, contrast_cov, glsar_class
 from refglm.noise import ar1_whiten, bin_rho, estimate_rho
 from refglm.scaling import signal_dtype
 from refglm.trace_steps import TraceStep, VoxelTrace, format_value
@@ -241,8 +241,8 @@ def trace_voxel(
     step("whitened sum of squares", "sum_t e~_t^2", float(np.sum(wresid**2)))
     step("residual df", "nu = n_whitened - rank(X)", int(df) if df.is_integer() else df)
     step("residual variance", "sigma^2 = sum(e~_t^2) / nu", sigma2)
-    cov = np.asarray(res.normalized_cov_params)
-    step("(X~'X~)^+", "pinv(X~' X~)", cov)
+    cov = contrast_cov(res, conv.cov_pinv)
+    step("(X~'X~)^+", f"P P' with P = pinv(X~) ({conv.cov_pinv}'s pinv)", cov)
 
     C = as_contrast_matrix(contrast, columns)
     if C.shape[0] != 1:
@@ -253,13 +253,13 @@ def trace_voxel(
     c = C[0]
     label = _contrast_label(contrast)
     effect = float(c @ beta)
-    variance = float(c @ cov @ c * sigma2)
+    variance = float(np.dot(c, np.dot(cov, c)) * sigma2)  # contrasts.compute_contrast order
     t = effect / np.sqrt(max(variance, TINY))
     p = float(stats.t.sf(t, min(df, DOFMAX)))
     z = float(z_from_p(p, conv.z_method, one_minus_p=stats.t.cdf(t, min(df, DOFMAX))))
     step("contrast c", label, c)
     step("contrast effect", "c . b~", effect)
-    step("c (X~'X~)^+ c'", "unscaled contrast variance", float(c @ cov @ c))
+    step("c (X~'X~)^+ c'", "unscaled contrast variance", float(np.dot(c, np.dot(cov, c))))
     step("contrast variance", "c (X~'X~)^+ c' sigma^2", variance)
     step("t", "effect / sqrt(variance)", float(t))
     step("p (one-sided)", f"1 - F_t(t; nu={df:g})", p)
@@ -302,7 +302,7 @@ def trace_voxel(
         eff = F_mat @ beta
         # contrasts.compute_contrast: the pseudo-inverse and df1 = rank when rows are
         # dependent (statsmodels f_test), sigma^2 floored at 1e-50 (nistats)
-        ccov = F_mat @ cov @ F_mat.T
+        ccov = np.dot(F_mat, np.dot(cov, F_mat.T))
         r = int(np.linalg.matrix_rank(ccov))
         weights = np.linalg.inv(ccov) if r == q else np.linalg.pinv(ccov)
         f = float(eff @ weights @ eff / r / max(sigma2, TINY))

@@ -99,13 +99,14 @@ def test_docs_table_states_every_choice_of_every_convention(name):
         assert table[key][name].split(" ")[0] == str(value), key
 
 
-def test_statsmodels_row_differs_from_nistats_in_the_ar_fit_only():
+def test_statsmodels_row_differs_from_nistats_in_the_ar_fit_and_its_pinv_only():
     diff = get_convention("nistats").differences(get_convention("statsmodels"))
     assert diff == {
         "ar_estimator": ("lag1_ratio", "yule_walker_voxel"),
         "ar_binning": ("truncate", "none"),
         "ar_fit": ("fixed", "iterative"),
         "whiten_scan0": ("keep", "drop"),
+        "cov_pinv": ("scipy", "statsmodels"),
     }
 
 
@@ -393,7 +394,9 @@ def test_iterative_fit_refuses_each_other_ar_choice(key):
 
 
 def test_iterative_fit_with_its_requirements_is_the_statsmodels_row():
-    conv = get_convention("nistats").flipped(ar_fit="iterative", **ITERATIVE_REQUIRES)
+    conv = get_convention("nistats").flipped(
+        ar_fit="iterative", cov_pinv="statsmodels", **ITERATIVE_REQUIRES
+    )
     assert conv.choices() == get_convention("statsmodels").choices()
 
 

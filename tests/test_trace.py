@@ -189,6 +189,7 @@ def test_trace_equals_run_glm_on_synthetic_data(rng, convention):
             ar_bins=conv.ar_bins,
             whiten_scan0=conv.whiten_scan0,
             ar_fit=conv.ar_fit,
+            cov_pinv=conv.cov_pinv,
         )
         tr = trace_voxel(y, design, "task", noise_model=noise, convention=conv)
         assert_array_equal(tr.scaled, Y[:, 0])
