@@ -58,6 +58,11 @@ class BidsRun:
     sidecars: list = field(default_factory=list)
 
 
+# No fMRI sequence repeats more slowly than this; a larger RepetitionTime is almost
+# certainly in milliseconds (BIDS specifies seconds).
+MAX_PLAUSIBLE_T_R = 100.0
+
+
 def parse_entities(name: str) -> tuple[dict, str, str]:
     """Split a BIDS file name into entities, suffix and extension.
 
@@ -247,6 +252,12 @@ def find_bids_run(
     elif t_r <= 0:
         raise InputError(
             f"{func.name}: RepetitionTime must be > 0 s, found {t_r!r} (from {where})."
+        )
+    elif t_r > MAX_PLAUSIBLE_T_R:
+        raise InputError(
+            f"{func.name}: expected RepetitionTime in seconds (BIDS), found {t_r!r} (from "
+            f"{where}), more than {MAX_PLAUSIBLE_T_R:g} s: milliseconds? Write it in seconds "
+            f"(e.g. {t_r / 1000:g}), or pass --t-r."
         )
     events = applicable_files(func, root, "events", ".tsv")
     if not events:

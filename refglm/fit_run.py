@@ -196,6 +196,12 @@ def _check_threshold_parameters(
                 "--threshold 3.1."
             )
     else:
+        if threshold is not None:
+            raise InputError(
+                f"--threshold: used only with --height-control none, found --threshold "
+                f"{threshold!r} with --height-control {height_control}, which sets the "
+                "threshold itself; drop --threshold, or pass --height-control none."
+            )
         try:
             _check_alpha(alpha)
         except InputError as exc:

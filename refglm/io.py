@@ -69,6 +69,11 @@ def _check_affine(img, shown: str) -> None:
         )
 
 
+def _pair_file(header_path: Path) -> Path:
+    """The ``.img`` beside a ``.hdr`` (same case as the header's suffix)."""
+    return header_path.with_suffix(".IMG" if header_path.suffix == ".HDR" else ".img")
+
+
 def _load(img):
     if isinstance(img, str | os.PathLike):
         path = Path(img)
@@ -76,6 +81,12 @@ def _load(img):
             raise InputError(
                 f"{path}: expected an image (NIfTI/Analyze), found no such file (file not "
                 "found); check the path, or fetch the data with `refglm fetch spm-auditory`."
+            )
+        if path.suffix.lower() == ".hdr" and not _pair_file(path).exists():
+            raise InputError(
+                f"{path}: expected the Analyze/NIfTI pair {path.name} + "
+                f"{_pair_file(path).name}, found the header without its data file; "
+                "copy the .img beside the .hdr (or re-download the data)."
             )
         try:
             loaded = nib.load(str(path), mmap=False)
@@ -123,6 +134,11 @@ def read_volume(img, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     affine : ndarray, shape (4, 4)
     """
     loaded = _load(img)
+    if np.dtype(loaded.get_data_dtype()).kind == "c":
+        raise InputError(
+            f"{_describe(img)}: expected real-valued image data, found complex values "
+            f"({loaded.get_data_dtype()}); pass the magnitude (or real part) images."
+        )
     try:
         data = _read_as(loaded.dataobj, np.dtype(dtype))
     except Exception as exc:
@@ -230,7 +246,8 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
         if first.ndim != 4:
             raise InputError(
                 f"{_describe(run_imgs[0])}: expected a 4-D run or several 3-D volumes, "
-                f"found a single volume of shape {first.shape}; pass every scan of the run."
+                f"found {_shape_words(first.shape)}; pass every scan of the run as one 4-D "
+                "image or a list of 3-D volumes."
             )
         return first, affine
     if first.ndim != 3:
@@ -277,7 +294,8 @@ def run_shape(run_imgs) -> tuple[int, ...]:
         if len(shapes[0]) != 4:
             raise InputError(
                 f"{_describe(run_imgs[0])}: expected a 4-D run or several 3-D volumes, "
-                f"found a single volume of shape {shapes[0]}; pass every scan of the run."
+                f"found {_shape_words(shapes[0])}; pass every scan of the run as one 4-D "
+                "image or a list of 3-D volumes."
             )
         return shapes[0]
     first, affine = shapes[0], np.asarray(headers[0].affine, dtype=np.float64)
@@ -291,6 +309,14 @@ def run_shape(run_imgs) -> tuple[int, ...]:
             img, shape, np.asarray(header.affine, dtype=np.float64), run_imgs[0], first, affine
         )
     return first + (len(run_imgs),)
+
+
+def _shape_words(shape) -> str:
+    """``'a single volume of shape (x, y, z)'`` or ``'a 5-D image of shape (...)'``."""
+    shape = tuple(shape)
+    if len(shape) <= 3:
+        return f"a single volume of shape {shape}"
+    return f"a {len(shape)}-D image of shape {shape}"
 
 
 def _squeezed_shape(shape) -> tuple[int, ...]:

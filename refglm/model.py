@@ -160,6 +160,11 @@ class FirstLevelModel:
                 "use 'ar1' (the tutorial's) or 'ols'."
             )
         _checks._check_n_jobs(self.n_jobs, "n_jobs", backend=self.backend)
+        if not _checks._is_whole_number(self.chunk_size, 1):
+            raise InputError(
+                f"chunk_size: expected a whole number of voxels >= 1, found "
+                f"{_checks._fmt(self.chunk_size)}; pass e.g. chunk_size=2048 (the default)."
+            )
         if self.engine not in ENGINES:
             raise InputError(
                 f"engine: expected one of {ENGINES}, found {self.engine!r}; "
