@@ -342,10 +342,18 @@ def run_fit(
         except InputError as exc:
             raise InputError(f"contrast {name}: {exc}") from None
         if not is_estimable(C, X):
+            rank = int(np.linalg.matrix_rank(X))
+            if rank < X.shape[1]:
+                why = f"its rank-deficient design (rank {rank} < {X.shape[1]} columns)"
+            else:
+                why = (
+                    f"its nearly rank-deficient design (condition number "
+                    f"{np.linalg.cond(X):.1e}: a regressor is almost zero or almost a "
+                    "combination of others, e.g. an event at the very end of the run)"
+                )
             raise NotEstimableError(
                 f"contrast {name} ({definition!r}): expected a contrast estimable with the "
-                f"design, found one outside the row space of its rank-deficient design "
-                f"(rank {np.linalg.matrix_rank(X)} < {X.shape[1]} columns); contrast "
+                f"design, found one outside the row space of {why}; contrast "
                 "combinations of the collinear columns only, or merge those conditions."
             )
     timings["load"] = time.perf_counter() - t0

@@ -260,10 +260,17 @@ class FirstLevelModel:
             mask = compute_epi_mask(mean)
         else:
             mask_data, mask_affine = io.image_data(self.mask_img)
-            if mask_data.shape != data.shape[:3] or not np.allclose(mask_affine, affine):
+            if mask_data.shape != data.shape[:3]:
                 raise InputError(
                     f"mask_img: expected a mask on the run's grid {data.shape[:3]}, found shape "
                     f"{mask_data.shape}; resample the mask to the functional images."
+                )
+            if not np.allclose(mask_affine, affine):
+                shift = np.abs(np.asarray(mask_affine) - affine).max()
+                raise InputError(
+                    f"mask_img: expected the run's voxel-to-mm affine, found the same shape "
+                    f"{mask_data.shape} but an affine that differs by up to {shift:g}; resample "
+                    "the mask to the functional images."
                 )
             mask = mask_data > 0
         if n_bad:
@@ -273,10 +280,14 @@ class FirstLevelModel:
             )
             mask = mask & finite
         if not mask.any():
-            raise InputError(
-                "mask: expected brain voxels, found an empty mask; check the images "
-                "(constant or all-zero data?) or pass mask_img."
-            )
+            if self.mask_img is not None:
+                fix = (
+                    "mask_img has no voxel > 0 where the data are finite; pass a mask "
+                    "with brain voxels"
+                )
+            else:
+                fix = "check the images (constant or all-zero data?) or pass mask_img"
+            raise InputError(f"mask: expected brain voxels, found an empty mask; {fix}.")
 
         # nilearn masker: series = data[mask].T, shape (n_scans, n_voxels), then
         # signal.py _sanitize_signals: signals.copy() (C order) and _ensure_float.

@@ -73,3 +73,56 @@ def test_repetition_time_in_milliseconds_is_named(tmp_path):
     message = str(excinfo.value)
     assert "2000" in message and "milliseconds" in message and "(e.g. 2)" in message
     assert MAX_PLAUSIBLE_T_R == 100.0
+
+
+def _synthetic():
+    from tests.test_bad_inputs import synthetic_run
+
+    return synthetic_run()
+
+
+def test_a_mask_on_a_shifted_grid_names_the_affine():
+    data, affine, events = _synthetic()
+    shifted = affine.copy()
+    shifted[0, 3] += 3.0
+    mask_img = io.to_image(np.ones(data.shape[:3], dtype=np.uint8), shifted)
+    with pytest.raises(InputError) as excinfo:
+        FirstLevelModel(t_r=2.0, mask_img=mask_img).fit_array(data, affine, events)
+    message = str(excinfo.value)
+    assert "affine" in message and "differs by up to 3" in message and "resample" in message
+
+
+def test_an_empty_mask_img_is_blamed_not_the_data():
+    data, affine, events = _synthetic()
+    mask_img = io.to_image(np.zeros(data.shape[:3], dtype=np.uint8), affine)
+    with pytest.raises(InputError) as excinfo:
+        FirstLevelModel(t_r=2.0, mask_img=mask_img).fit_array(data, affine, events)
+    message = str(excinfo.value)
+    assert "mask_img has no voxel > 0" in message and "all-zero data" not in message
+
+
+def test_a_nearly_empty_regressor_is_not_called_rank_deficient_at_full_rank(
+    run_files,  # noqa: F811
+    tmp_path,
+):
+    """An event 0.1 s before the last scan (duration 0) gives a tiny, full-rank column.
+
+    The contrast on it is not estimable at is_estimable's tolerance; the message used
+    to read "rank-deficient design (rank 5 < 5 columns)".
+    """
+    import pandas as pd
+
+    from tests.test_bad_inputs import N_SCANS, T_R
+
+    bold, tsv = run_files
+    events = pd.read_csv(tsv, sep="\t")
+    late = pd.DataFrame({"onset": [(N_SCANS - 1) * T_R - 0.1], "duration": [0.0]})
+    late["trial_type"] = "late"
+    late_tsv = tmp_path / "late_events.tsv"
+    pd.concat([events, late]).to_csv(late_tsv, sep="\t", index=False)
+    out = tmp_path / "out"
+    code, _, err = run_cli(fit_args((bold, late_tsv), out, **{"--contrast": "late"}))
+    assert code == cli.EXIT_INPUT
+    line = one_line(err)
+    assert "nearly rank-deficient design (condition number" in line and "(rank " not in line
+    assert not out.exists()
