@@ -111,43 +111,48 @@ class _FitProgress:
     """The fit's ``progress`` callback, drawn as a step line, then one bar per pass.
 
     The fit calls ``progress(n)`` with the n voxels of each chunk done, pass
-    after pass (``refglm.fit.run_glm``), without saying which pass it is nor
-    how many voxels there are. This object supplies both: the pass labels,
-    and ``count()``, called at once, under the step line ``load``, before the
-    fit loads the run (so that what ``count`` reads is freed before the fit's
-    memory peak). A bar is closed when its pass is complete and the next one
+    after pass (``refglm.fit.run_glm``), without saying which pass it is;
+    ``FirstLevelModel`` calls :meth:`begin` with the number of voxels once
+    the run is masked. This object supplies the pass labels: the step line
+    ``load`` runs until :meth:`begin`, then a bar per pass with that number
+    as its total, each closed when its pass is complete and the next one
     opened; after the last, the step line ``after`` runs until
-    :meth:`finish`. When ``count`` fails, one counter bar stands for every
-    pass (the fit then reports the problem itself).
+    :meth:`finish`. Without :meth:`begin`, one counter bar stands for every
+    pass.
 
     Parameters
     ----------
     bars : _Bars
     passes : list of str
         Labels of the passes over the voxels, in order.
-    count : callable
-        Returns the number of voxels fitted (each pass covers all of them).
     load, after : str
         Labels of the step lines before the first pass and after the last.
     """
 
-    def __init__(self, bars, passes, count, load, after):
+    def __init__(self, bars, passes, load, after):
         self._bars, self._passes = bars, list(passes)
         self._after_label = after
         self._total = self._bar = self._after = None
         self._k = -1  # the pass being drawn
         self._load = bars.step(load)
-        try:
-            self._total = int(count())
-        except Exception:  # noqa: BLE001 - a bar without a total is no failure
+
+    def begin(self, n_voxels):
+        """The run is loaded and masked: each pass covers ``n_voxels``."""
+        self._total = int(n_voxels)
+        self._start()
+
+    def _start(self):
+        if self._load is None:
+            return
+        self._load.update(1)
+        self._load.close()
+        self._load = None
+        if self._total is None:  # no begin(): one counter for every pass
             self._passes = [", then ".join(self._passes)]
+        self._next()
 
     def __call__(self, n):
-        if self._load is not None:  # the run is loaded and masked: the fit has begun
-            self._load.update(1)
-            self._load.close()
-            self._load = None
-            self._next()
+        self._start()  # the fit has begun, if begin() did not say so
         n = int(n)
         while n > 0 and self._bar is not None:
             if self._total is None or self._k == len(self._passes) - 1:

@@ -42,40 +42,15 @@ def _fit_passes(convention, noise_model: str = "ar1") -> list[str]:
     return ["OLS pass", "AR(1) fit"]
 
 
-def _count_fit_voxels(func, convention, mask_img=None) -> int:
-    """The number of voxels the fit fits, from the run masked as the model masks it.
-
-    For the bars' totals only (the fit's ``progress`` is told the voxels of
-    each chunk, not their number): ``FirstLevelModel.fit_array``'s EPI mask
-    of the mean, or ``mask_img > 0``, without the non-finite voxels. Called
-    before the fit, and only when bars are drawn; the run it reads is freed
-    when it returns.
-    """
-    import numpy as np
-
-    from refglm import io
-    from refglm.conventions import get_convention
-    from refglm.masking import compute_epi_mask, mean_epi
-    from refglm.model import run_dtype
-
-    conv = get_convention(convention)
-    data, _ = io.load_run(func, dtype=run_dtype(func, conv.input_dtype))
-    finite = np.isfinite(data).all(axis=3)
-    if mask_img is None:
-        mask = compute_epi_mask(mean_epi(data, conv.mask_mean_dtype))
-    else:
-        mask = io.image_data(mask_img)[0] > 0
-    return int(np.count_nonzero(mask & finite))
-
-
-def _fit_progress(bars, args, noise_model, count, load):
+def _fit_progress(bars, args, noise_model, load):
     """A :class:`refglm.cli._FitProgress` when bars are drawn, else None."""
     if not bars.enabled:
         return None
     passes = _fit_passes(args.convention, noise_model)
     if args.engine == "vectorized" and passes == ["AR(1) iterative fit"]:
-        load += "; iterate rho"  # the vectorized iterations report only their last pass
-    return _FitProgress(bars, passes, count, load, after="contrasts, thresholds, clusters")
+        # the vectorized rho iterations report only their last pass
+        passes = ["AR(1) iterative fit; rho iterations first"]
+    return _FitProgress(bars, passes, load, after="contrasts, thresholds, clusters")
 
 
 def _finish(progress):
@@ -110,14 +85,6 @@ def _dask_backend(args):
         yield "dask"
 
 
-def _tutorial_voxels(data_dir, convention):
-    """The tutorial's voxel count (for the bars), from the data ``run_tutorial`` reads."""
-    from refglm.datasets import fetch_spm_auditory
-
-    data = fetch_spm_auditory(data_dir, verify=False)  # run_tutorial verifies them
-    return _count_fit_voxels(data.func, convention)
-
-
 def _run_tutorial(args, bars, backend=None):
     """``run_tutorial`` with the command's options, drawing its progress on ``bars``."""
     from refglm.pipeline import run_tutorial
@@ -126,7 +93,6 @@ def _run_tutorial(args, bars, backend=None):
         bars,
         args,
         "ar1",
-        lambda: _tutorial_voxels(args.data_dir, args.convention),
         load="fetch, load and mask the SPM auditory run",
     )
     results = run_tutorial(
@@ -185,7 +151,6 @@ def _cmd_fit(args) -> int:
             bars,
             args,
             args.noise_model,
-            lambda: _count_fit_voxels(func, args.convention, args.mask),
             load="load and mask the run",
         )
         results = run_fit(

@@ -97,7 +97,10 @@ class FirstLevelModel:
     backend : str or None
         joblib backend.
     progress : callable or None
-        Called with a count of voxels done (the CLI passes a tqdm bar).
+        Called with the number of voxels done after each chunk, pass after
+        pass (``fit.run_glm``). If it also has a ``begin`` method, that is
+        called once, when the run is masked, with the number of voxels each
+        pass covers (the CLI's bars take it as their total).
     """
 
     def __init__(
@@ -293,6 +296,8 @@ class FirstLevelModel:
         # signal.py _sanitize_signals: signals.copy() (C order) and _ensure_float.
         Y = np.ascontiguousarray(data[mask].T, dtype=signal_dtype(data.dtype))
         del data
+        if hasattr(self.progress, "begin"):
+            self.progress.begin(Y.shape[1])
         scaling = self.signal_scaling is not False and self.signal_scaling is not None
         # the convention's standardize_rule: 'without_scaling' (nistats) z-scores only
         # when signal_scaling is False; 'never' (nilearn 0.14.1) ignores standardize
