@@ -158,7 +158,15 @@ def contrast_cov(res, cov_pinv: str = "scipy") -> np.ndarray:
     """
     if cov_pinv == "statsmodels":
         return np.asarray(res.normalized_cov_params)
-    pinv = scipy.linalg.pinv(np.asarray(res.model.wexog))
+    return scipy_pinv_cov(np.asarray(res.model.wexog))
+
+
+def scipy_pinv_cov(whitened_X: np.ndarray) -> np.ndarray:
+    """:math:`P P^T` with :math:`P` = ``scipy.linalg.pinv(whitened_X)`` (``cov_pinv='scipy'``).
+
+    # nistats/nilearn regression.py OLSModel.initialize: spl.pinv(X~) @ spl.pinv(X~).T
+    """
+    pinv = scipy.linalg.pinv(whitened_X)
     return pinv @ pinv.T
 
 

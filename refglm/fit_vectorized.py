@@ -30,14 +30,19 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-import scipy.linalg
 
 try:
     from threadpoolctl import threadpool_limits
 except ImportError:  # not a dependency of refglm; scikit-learn (nilearn) brings it
     threadpool_limits = None
 
-from refglm.fit import AR_FITS, GLMFit, check_glm_arguments, resolve_ar_choices
+from refglm.fit import (
+    AR_FITS,
+    GLMFit,
+    check_glm_arguments,
+    resolve_ar_choices,
+    scipy_pinv_cov,
+)
 from refglm.noise import ar1_whiten, bin_rho, estimate_rho, yule_walker_voxel_ar1
 
 __all__ = ["run_glm_vectorized", "AR_FITS", "ITERATIVE_RTOL"]
@@ -157,25 +162,13 @@ def _ols(Y, X, chunk_size, progress):
 
 
 def _scipy_cov(X, rho_values, scan0, chunk_size):
-    r""":math:`P P^T` with :math:`P` = ``scipy.linalg.pinv`` of each whitened design.
-
-    ``fit.contrast_cov(..., 'scipy')`` for every model: ``rho_values`` None
-    means the unwhitened ``X`` (OLS). Returns shape (k, p, p).
-    # nistats/nilearn regression.py OLSModel.initialize: spl.pinv(X~) @ spl.pinv(X~).T
-    """
-    if rho_values is None:
-        pinv = scipy.linalg.pinv(X)
-        return (pinv @ pinv.T)[None]
+    """``fit.scipy_pinv_cov`` of each model's whitened design, shape (k, p, p)."""
     p = X.shape[1]
     cov = np.empty((len(rho_values), p, p))
     for models in _chunks(len(rho_values), chunk_size):
-        for k, whitened_X in zip(
-            range(models.start, models.stop),
-            _whitened_designs(X, rho_values[models], scan0),
-            strict=True,
-        ):
-            pinv = scipy.linalg.pinv(whitened_X)
-            cov[k] = pinv @ pinv.T
+        whitened = _whitened_designs(X, rho_values[models], scan0)
+        for k, whitened_X in zip(range(models.start, models.stop), whitened, strict=True):
+            cov[k] = scipy_pinv_cov(whitened_X)
     return cov
 
 
@@ -392,7 +385,7 @@ def run_glm_vectorized(
                 np.full(v, np.nan),
                 np.zeros(v),
                 np.zeros(v, dtype=int),
-                _scipy_cov(X, None, None, 1) if cov_pinv == "scipy" else ols_cov[None],
+                scipy_pinv_cov(X)[None] if cov_pinv == "scipy" else ols_cov[None],
                 noise_model,
             )
         del beta, sigma2
