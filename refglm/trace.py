@@ -31,7 +31,14 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from refglm.contrasts import DOFMAX, TINY, as_contrast_matrix, z_from_p
+from refglm.contrasts import (
+    DOFMAX,
+    TINY,
+    _f_quadratic_form,
+    _f_weights,
+    as_contrast_matrix,
+    z_from_p,
+)
 from refglm.conventions import get_convention
 from refglm.exceptions import InputError
 from refglm.fit import NOISE_MODELS, contrast_cov, glsar_class
@@ -300,19 +307,20 @@ def trace_voxel(
         F_mat = as_contrast_matrix(f_contrast, columns)
         q = F_mat.shape[0]
         eff = F_mat @ beta
-        # contrasts.compute_contrast: the pseudo-inverse and df1 = rank when rows are
-        # dependent (statsmodels f_test), sigma^2 floored at 1e-50 (nistats)
+        # contrasts.compute_contrast's own steps: the pseudo-inverse and df1 = rank when
+        # rows are dependent (statsmodels f_test), sqrtm whitening, sigma^2 floored at 1e-50
         ccov = np.dot(F_mat, np.dot(cov, F_mat.T))
-        r = int(np.linalg.matrix_rank(ccov))
-        weights = np.linalg.inv(ccov) if r == q else np.linalg.pinv(ccov)
-        f = float(eff @ weights @ eff / r / max(sigma2, TINY))
+        weights, ranks = _f_weights(F_mat, ccov[None])
+        r = int(ranks[0])
+        quad = float(_f_quadratic_form(eff[:, None], weights, np.zeros(1, dtype=int), ranks)[0])
+        f = quad / r / max(sigma2, TINY)
         f_p = float(stats.f.sf(f, r, min(df, DOFMAX)))
         f_z = float(z_from_p(f_p, conv.z_method, one_minus_p=stats.f.cdf(f, r, min(df, DOFMAX))))
         trace.f_contrast_name = _contrast_label(f_contrast)
         trace.f_contrast = F_mat
         trace.f, trace.f_p, trace.f_z = f, f_p, f_z
         step("F contrast C", f"{q} rows: {trace.f_contrast_name}", f"{q} x {F_mat.shape[1]}")
-        step("F", "(C b~)' (C (X~'X~)^+ C')^+ (C b~) / (r max(sigma^2, 1e-50))", f)
+        step("F", "|| (C (X~'X~)^+ C')^(-1/2) C b~ ||^2 / (r max(sigma^2, 1e-50))", f)
         step("F p", f"1 - F_F(F; r={r}, nu={df:g})", f_p)
         step("F z", _z_formula(conv.z_method, "F_F(F; q, nu)"), f_z)
     return trace
