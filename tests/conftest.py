@@ -25,6 +25,9 @@ if os.environ.get("REFGLM_DATA_DIR"):
     os.environ["REFGLM_DATA_DIR"] = os.path.abspath(
         Path(os.environ["REFGLM_DATA_DIR"]).expanduser()
     )
+# Read once, here: tests that unset or change REFGLM_DATA_DIR (monkeypatch) must
+# still find the real data through spm_auditory_dir().
+CALLER_DATA_DIR = os.environ.get("REFGLM_DATA_DIR")
 
 settings.register_profile(
     "ci",
@@ -40,8 +43,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 def spm_auditory_dir() -> Path:
     """The SPM auditory data folder, or a failure that says how to provide it."""
-    env = os.environ.get("REFGLM_DATA_DIR")
-    data_dir = Path(env) if env else DEFAULT_DATA_DIR
+    data_dir = Path(CALLER_DATA_DIR) if CALLER_DATA_DIR else DEFAULT_DATA_DIR
     if not (data_dir / "sub001" / "fM00223" / "fM00223_004.img").exists():
         pytest.fail(
             f"SPM auditory data not found in {data_dir}: the golden tests need it. "
