@@ -1,6 +1,6 @@
 # refglm: two commands on a fresh machine with python3 (>= 3.11) and make.
 #   make tutorial   create .venv, install, write the tutorial's results to results/
-#   make test       create .venv, install with test extras, run ruff and every test
+#   make test       create .venv, install with test extras, run ruff, import-linter and every test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -32,12 +32,13 @@ validate: $(STAMP)
 	$(BIN)/refglm validate
 
 lint: $(STAMP)
-	$(BIN)/ruff check refglm tests validation data_manifests
-	$(BIN)/ruff format --check refglm tests validation data_manifests
+	$(BIN)/ruff check refglm tests validation data_manifests benchmarks
+	$(BIN)/ruff format --check refglm tests validation data_manifests benchmarks
+	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff format refglm tests validation data_manifests
-	$(BIN)/ruff check --fix refglm tests validation data_manifests
+	$(BIN)/ruff format refglm tests validation data_manifests benchmarks
+	$(BIN)/ruff check --fix refglm tests validation data_manifests benchmarks
 
 test: lint
 	$(BIN)/python -m pytest

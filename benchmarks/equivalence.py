@@ -6,9 +6,9 @@ Fits the tutorial's model with ``engine='statsmodels'`` and ``engine='vectorized
 and prints, per quantity, the largest absolute and relative difference over the
 62073 voxels, the number of voxels whose AR bin differs, and how close the
 nearest voxel's 100 rho comes to a bin edge (the margin a rounding difference
-would have to cross to change a bin). ``tests/test_fit_vectorized.py`` asserts
+would have to cross to change a bin). ``tests/glm/engines/test_vectorized.py`` asserts
 the same comparisons with the issue's tolerances (``--convention nistats``, the
-default), ``tests/test_engines_conventions.py`` under the ``nilearn`` and
+default), ``tests/glm/engines/test_conventions_real_data.py`` under the ``nilearn`` and
 ``statsmodels`` conventions on every 25th voxel of the mask (``--every 25``).
 """
 
@@ -43,9 +43,10 @@ def main(argv=None) -> int:
 
     from refglm import io
     from refglm.datasets import fetch_spm_auditory
-    from refglm.masking import compute_epi_mask, mean_epi
-    from refglm.model import FirstLevelModel, run_dtype
-    from refglm.pipeline import TUTORIAL_CONTRASTS, TUTORIAL_PARAMETERS
+    from refglm.first_level import FirstLevelModel
+    from refglm.glm.masking import compute_epi_mask, mean_epi
+    from refglm.io import run_dtype
+    from refglm.workflows import TUTORIAL_CONTRASTS, TUTORIAL_PARAMETERS
 
     data = fetch_spm_auditory(data_dir_from(args.data_dir))
     run, affine = io.load_run(data.func, dtype=run_dtype(data.func, "native"))

@@ -87,12 +87,13 @@ def main(argv=None) -> int:
 
     from pyinstrument import Profiler
 
-    import refglm.fit
+    import refglm.glm.engines.statsmodels
     from refglm import io
     from refglm.datasets import fetch_spm_auditory
-    from refglm.masking import compute_epi_mask, mean_epi
-    from refglm.model import FirstLevelModel, run_dtype
-    from refglm.tutorial import TUTORIAL_PARAMETERS
+    from refglm.first_level import FirstLevelModel
+    from refglm.glm.masking import compute_epi_mask, mean_epi
+    from refglm.io import run_dtype
+    from refglm.workflows.tutorial import TUTORIAL_PARAMETERS
 
     data = fetch_spm_auditory(data_dir_from(args.data_dir), verify=False)
     model = FirstLevelModel(**TUTORIAL_PARAMETERS, engine="statsmodels", n_jobs=args.n_jobs)
@@ -111,9 +112,10 @@ def main(argv=None) -> int:
     model.fit(data.func, data.events) if mask is None else _fit_masked(model, data, mask, io)
 
     with tempfile.TemporaryDirectory() as folder:
-        originals = {name: getattr(refglm.fit, name) for name in ("_ols_chunk", "_ar1_chunk")}
+        engine = refglm.glm.engines.statsmodels
+        originals = {name: getattr(engine, name) for name in ("_ols_chunk", "_ar1_chunk")}
         for name, func in originals.items():
-            setattr(refglm.fit, name, profiled(func, folder))
+            setattr(refglm.glm.engines.statsmodels, name, profiled(func, folder))
         try:
             parent = Profiler(interval=0.001)
             t0 = time.perf_counter()
@@ -126,7 +128,7 @@ def main(argv=None) -> int:
             wall = time.perf_counter() - t0
         finally:
             for name, func in originals.items():
-                setattr(refglm.fit, name, func)
+                setattr(refglm.glm.engines.statsmodels, name, func)
         workers, n_chunks = merged_sessions(Path(folder))
 
     n_voxels = model.fit_.n_voxels
@@ -150,7 +152,7 @@ def main(argv=None) -> int:
 
 
 def _fit_masked(model, data, mask, io):
-    from refglm.model import run_dtype
+    from refglm.io import run_dtype
 
     run, affine = io.load_run(data.func, dtype=run_dtype(data.func, "native"))
     return model.fit_array(run, affine, data.events, mask=mask)

@@ -7,7 +7,7 @@ AR(1) fit -> the t contrast ``active - rest`` and the F contrast of
 ``(active, rest)`` -> thresholds (z > 3, fpr .001, Bonferroni .05, FDR .05, FDR
 .05 with clusters > 10 voxels, the F map's FDR with clusters > 10) -> the
 cluster table of the t map (``cluster_threshold=20``). For refglm that is
-``refglm.pipeline.run_tutorial``; for nilearn the same calls written with
+``refglm.workflows.run_tutorial``; for nilearn the same calls written with
 nilearn's ``FirstLevelModel``, ``threshold_stats_img`` and
 ``get_clusters_table`` (the tutorial's code, as nilearn 0.14.1 spells it).
 
@@ -76,7 +76,7 @@ def locate_only():
 
 def run_refglm(data_dir, engine, n_jobs):
     """refglm's tutorial; returns the fit's share of the time and a summary."""
-    from refglm.pipeline import run_tutorial
+    from refglm.workflows import run_tutorial
 
     locate_only()
     results = run_tutorial(data_dir=data_dir, engine=engine, n_jobs=n_jobs)
@@ -96,7 +96,7 @@ def run_nilearn(data_dir):
     from nilearn.reporting import get_clusters_table
 
     from refglm.datasets import fetch_spm_auditory
-    from refglm.tutorial import TUTORIAL_PARAMETERS
+    from refglm.workflows.tutorial import TUTORIAL_PARAMETERS
 
     data = fetch_spm_auditory(data_dir, verify=False)  # verified once, before the timings
     t0 = time.perf_counter()
@@ -136,8 +136,8 @@ _REFGLM_CHILD = (
     "run_refglm(sys.argv[1], {engine!r}, {n_jobs})"
 )
 RSS_CHILDREN = {
-    "imports only": "import refglm.pipeline, refglm.model, refglm.fit_vectorized, "
-    "statsmodels.api, scipy.stats, nibabel",
+    "imports only": "import refglm.workflows, refglm.first_level.model, "
+    "refglm.glm.engines.vectorized, statsmodels.api, scipy.stats, nibabel",
     "refglm vectorized": _REFGLM_CHILD.format(engine="vectorized", n_jobs=1),
     "refglm statsmodels n_jobs=1": _REFGLM_CHILD.format(engine="statsmodels", n_jobs=1),
     "refglm statsmodels n_jobs=2": _REFGLM_CHILD.format(engine="statsmodels", n_jobs=2),

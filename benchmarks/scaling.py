@@ -77,8 +77,8 @@ SM_PARALLEL_VOXELS = [4096, 16384, 65536, FULL_VOXELS]
 
 
 def time_fit(engine: str, n_scans: int, n_voxels: int, repeats: int, n_jobs: int = 1) -> float:
-    from refglm.fit import run_glm
-    from refglm.fit_vectorized import run_glm_vectorized
+    from refglm.glm.engines.statsmodels import run_glm
+    from refglm.glm.engines.vectorized import run_glm_vectorized
 
     run = run_glm_vectorized if engine == "vectorized" else run_glm
     X = design(n_scans)

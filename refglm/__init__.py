@@ -3,14 +3,14 @@
 Every voxel is fitted in the open with statsmodels (OLS pass, AR(1)
 estimate, GLSAR on whitened data); the nistats SPM auditory tutorial is
 reproduced exactly under the default ``'nistats'`` convention.
+
+The public names load on first use (PEP 562 ``__getattr__``), so that
+``import refglm`` and ``refglm --help`` load no numerics, statsmodels,
+pandas, nibabel, matplotlib or jinja2.
 """
 
-from refglm.conventions import CONVENTIONS, get_convention
+from refglm._version import __version__
 from refglm.exceptions import DataIntegrityError, InputError, NotEstimableError
-from refglm.model import FirstLevelModel
-from refglm.pipeline import get_clusters_table, map_threshold
-
-__version__ = "0.1.0"
 
 __all__ = [
     "FirstLevelModel",
@@ -23,3 +23,31 @@ __all__ = [
     "NotEstimableError",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    if name == "FirstLevelModel":
+        from refglm.first_level import FirstLevelModel
+
+        return FirstLevelModel
+    if name == "map_threshold":
+        from refglm.first_level import map_threshold
+
+        return map_threshold
+    if name == "get_clusters_table":
+        from refglm.first_level import get_clusters_table
+
+        return get_clusters_table
+    if name == "CONVENTIONS":
+        from refglm.conventions import CONVENTIONS
+
+        return CONVENTIONS
+    if name == "get_convention":
+        from refglm.conventions import get_convention
+
+        return get_convention
+    raise AttributeError(f"module 'refglm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

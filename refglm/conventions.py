@@ -1,32 +1,32 @@
 """Named conventions: the small, documented choices on which GLM engines differ.
 
-One row per convention, one field per choice. Each choice is implemented once,
-in the module of its GLM step, and selected here by name:
+One row per convention, one field per choice. Each choice's accepted values are
+defined once, in the module of its GLM step, which implements it;
+:data:`CHOICE_VALUES` is built from them, and the conventions select by name:
 
-=======================  ================================================  ====================
-field                    values                                            implemented in
-=======================  ================================================  ====================
-input_dtype              'native', 'float32', 'float64'                    run_dtypes.run_dtype
-mask_mean_dtype          'input', 'float64'                                masking.mean_epi
-scaling_dtype            'input', 'float64'                                scaling.mean_scaling
-standardize_rule         'without_scaling', 'never'                        model.FirstLevelModel
-ar_estimator             'lag1_ratio', 'yule_walker', 'yule_walker_voxel'  noise.estimate_rho
-ar_binning               'truncate', 'round', 'none'                       noise.bin_rho
-ar_bins                  int                                               noise.bin_rho
-ar_fit                   'fixed', 'iterative' (ITERATIVE_REQUIRES)         fit.run_glm
-whiten_scan0             'keep', 'drop', 'prais_winsten'                   noise.ar1_whiten
-df                       'nobs_minus_rank'                                 fit.run_glm
-cov_pinv                 'scipy', 'statsmodels'                            fit.contrast_cov
-hrf_formula              'nistats', 'nilearn' (hrf.HRF_CHOICES)            hrf, design
-z_method                 'isf_clipped', 'two_tailed_ppf'                   contrasts.z_from_p
-two_sided                False, True (thresholds' default)                 thresholds
-fdr_formula              'nistats', 'bh'                                   thresholds
-cluster_connectivity     6, 18, 26                                         clusters, thresholds
-threshold_keep_equal     False, True                                       thresholds
-threshold_split_signs    False, True                                       thresholds
-cluster_table_two_sided  False, True (cluster tables' default)             clusters
-cluster_table_rules      'nistats', 'nilearn'                              clusters
-=======================  ================================================  ====================
+=======================  ====================================================
+field                    values defined and implemented in
+=======================  ====================================================
+input_dtype              ``refglm.io.dtypes``: ``run_dtype``
+mask_mean_dtype          ``refglm.glm.masking``: ``mean_epi``
+scaling_dtype            ``refglm.glm.scaling``: ``mean_scaling``
+standardize_rule         ``refglm.glm.scaling`` (``FirstLevelModel`` applies it)
+ar_estimator             ``refglm.glm.noise``: ``estimate_rho``
+ar_binning, ar_bins      ``refglm.glm.noise``: ``bin_rho``
+ar_fit                   ``refglm.glm.engines`` (``ITERATIVE_REQUIRES``)
+whiten_scan0             ``refglm.glm.noise``: ``ar1_whiten``
+df                       ``refglm.glm.engines``
+cov_pinv                 ``refglm.glm.engines``: ``scipy_pinv_cov``
+hrf_formula              ``refglm.glm.design.formulas`` (``DESIGN_FORMULAS``)
+z_method                 ``refglm.glm.contrasts``: ``z_from_p``
+two_sided                ``refglm.inference.voxel`` (thresholds' default)
+fdr_formula              ``refglm.inference.voxel``: ``fdr_threshold``
+cluster_connectivity     ``refglm.inference.labels``: ``connectivity_structure``
+threshold_keep_equal     ``refglm.inference.threshold_map``
+threshold_split_signs    ``refglm.inference.threshold_map``
+cluster_table_two_sided  ``refglm.inference.cluster_table`` (tables' default)
+cluster_table_rules      ``refglm.inference.cluster_table``
+=======================  ====================================================
 
 A convention is a frozen dataclass; :meth:`Convention.flipped` derives a
 variant with some choices changed, named by its base and its changes
@@ -45,6 +45,10 @@ asks for anything else is refused rather than silently fitted as GLSAR.
 
 The value of each choice, and where it comes from, is written next to it in
 :data:`CONVENTIONS`; ``CHOICE_VALUES`` lists the values each choice accepts.
+:meth:`Convention.threshold_options` and :meth:`Convention.cluster_table_options`
+turn a convention into the arguments of ``refglm.inference``'s thresholds and
+cluster tables: the one mapping that the image API (``refglm.first_level``) and
+``refglm compare`` both use.
 """
 
 from __future__ import annotations
@@ -52,6 +56,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from refglm.exceptions import InputError
+from refglm.glm.contrasts import Z_METHODS
+from refglm.glm.design.formulas import HRF_FORMULAS
+from refglm.glm.engines import AR_FITS, COV_PINVS, DF_RULES, ITERATIVE_REQUIRES
+from refglm.glm.masking import MASK_MEAN_DTYPES
+from refglm.glm.noise import AR_BINNINGS, AR_ESTIMATORS, WHITEN_SCAN0
+from refglm.glm.scaling import SCALING_DTYPES, STANDARDIZE_RULES
+from refglm.inference.cluster_table import CLUSTER_TABLE_RULES
+from refglm.inference.labels import CONNECTIVITIES
+from refglm.inference.voxel import FDR_FORMULAS
+from refglm.io.dtypes import INPUT_DTYPES
 
 __all__ = [
     "Convention",
@@ -175,6 +189,34 @@ class Convention:
         name += "".join(f"+{k}={v}" for k, v in label_changes.items())
         return replace(self, name=name, **changes)
 
+    def threshold_options(self, two_sided=None) -> dict:
+        """The keywords of ``refglm.inference.map_threshold`` under this convention.
+
+        ``two_sided`` None takes the convention's default (:attr:`two_sided`).
+        The one mapping from a convention to the threshold numerics, used by
+        the image-level ``map_threshold`` and by ``refglm compare``.
+        """
+        return dict(
+            two_sided=self.two_sided if two_sided is None else bool(two_sided),
+            fdr_formula=self.fdr_formula,
+            connectivity=self.cluster_connectivity,
+            keep_equal=self.threshold_keep_equal,
+            split_signs=self.threshold_split_signs,
+        )
+
+    def cluster_table_options(self, two_sided=None) -> dict:
+        """The keywords of ``refglm.inference.get_clusters_table`` under this convention.
+
+        ``two_sided`` None takes the convention's default for tables
+        (:attr:`cluster_table_two_sided`: nilearn's tables are one-sided by
+        default although its thresholds are not).
+        """
+        return dict(
+            two_sided=self.cluster_table_two_sided if two_sided is None else bool(two_sided),
+            connectivity=self.cluster_connectivity,
+            rules=self.cluster_table_rules,
+        )
+
     def differences(self, other: Convention) -> dict:
         """``{field: (self's value, other's value)}`` for every choice that differs."""
         return {
@@ -189,38 +231,30 @@ CHOICE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Convention) if f.n
 #: The choices of the AR(1) noise model (none acts under ``noise_model='ols'``).
 AR_CHOICES: tuple[str, ...] = ("ar_estimator", "ar_binning", "ar_bins", "ar_fit", "whiten_scan0")
 
-#: What ``ar_fit='iterative'`` requires: statsmodels 0.14
-#: ``regression/linear_model.py GLSAR.iterative_fit`` re-estimates rho with
-#: ``yule_walker(resid, order=1, method='adjusted', demean=True)`` (each voxel
-#: demeaned), uses it unbinned, and ``GLSAR.whiten`` returns ``_x[self.order:]``.
-ITERATIVE_REQUIRES: dict[str, str] = {
-    "ar_estimator": "yule_walker_voxel",
-    "ar_binning": "none",
-    "whiten_scan0": "drop",
-}
+_BOOLS = (False, True)
 
-#: Accepted values of every choice (``int``: any positive integer).
+#: Accepted values of every choice (``int``: any positive integer), from the step modules.
 CHOICE_VALUES: dict[str, tuple | type] = {
-    "input_dtype": ("native", "float32", "float64"),
-    "mask_mean_dtype": ("input", "float64"),
-    "scaling_dtype": ("input", "float64"),
-    "standardize_rule": ("without_scaling", "never"),
-    "ar_estimator": ("lag1_ratio", "yule_walker", "yule_walker_voxel"),
-    "ar_binning": ("truncate", "round", "none"),
+    "input_dtype": INPUT_DTYPES,
+    "mask_mean_dtype": MASK_MEAN_DTYPES,
+    "scaling_dtype": SCALING_DTYPES,
+    "standardize_rule": STANDARDIZE_RULES,
+    "ar_estimator": AR_ESTIMATORS,
+    "ar_binning": AR_BINNINGS,
     "ar_bins": int,
-    "ar_fit": ("fixed", "iterative"),
-    "whiten_scan0": ("keep", "drop", "prais_winsten"),
-    "df": ("nobs_minus_rank",),
-    "cov_pinv": ("scipy", "statsmodels"),
-    "hrf_formula": ("nistats", "nilearn"),
-    "z_method": ("isf_clipped", "two_tailed_ppf"),
-    "two_sided": (False, True),
-    "fdr_formula": ("nistats", "bh"),
-    "cluster_connectivity": (6, 18, 26),
-    "threshold_keep_equal": (False, True),
-    "threshold_split_signs": (False, True),
-    "cluster_table_two_sided": (False, True),
-    "cluster_table_rules": ("nistats", "nilearn"),
+    "ar_fit": AR_FITS,
+    "whiten_scan0": WHITEN_SCAN0,
+    "df": DF_RULES,
+    "cov_pinv": COV_PINVS,
+    "hrf_formula": HRF_FORMULAS,
+    "z_method": Z_METHODS,
+    "two_sided": _BOOLS,
+    "fdr_formula": FDR_FORMULAS,
+    "cluster_connectivity": tuple(CONNECTIVITIES),
+    "threshold_keep_equal": _BOOLS,
+    "threshold_split_signs": _BOOLS,
+    "cluster_table_two_sided": _BOOLS,
+    "cluster_table_rules": CLUSTER_TABLE_RULES,
 }
 
 
@@ -282,7 +316,7 @@ CONVENTIONS: dict[str, Convention] = {
         # 3-D volumes is stacked with image.concat_imgs (image.py, dtype=np.float32
         # default); a 4-D image keeps its stored dtype (image.check_niimg, dtype=None),
         # and NiftiMasker signals keep it (integers -> float32/float64 by
-        # signal._ensure_float). Verified: tests/test_peers_nilearn.py.
+        # signal._ensure_float). Verified: tests/peers/test_nilearn.py.
         input_dtype="native",
         # nilearn 0.14.1 image/image.py compute_mean: mean_data.mean(axis=-1), data dtype
         mask_mean_dtype="input",

@@ -66,7 +66,7 @@ def spm_auditory():
 @pytest.fixture(scope="session")
 def tutorial_results():
     """The whole seed tutorial, run once per session with the statsmodels engine."""
-    from refglm.pipeline import run_tutorial
+    from refglm.workflows import run_tutorial
 
     return run_tutorial(data_dir=spm_auditory_dir(), n_jobs=2)
 

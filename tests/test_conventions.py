@@ -7,8 +7,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from statsmodels.regression.linear_model import yule_walker
 
-from refglm import clusters, masking, model, noise, thresholds
-from refglm.contrasts import compute_contrast, z_from_p
+from refglm import inference as clusters
+from refglm import inference as thresholds
 from refglm.conventions import (
     AR_CHOICES,
     CHOICE_FIELDS,
@@ -19,7 +19,12 @@ from refglm.conventions import (
     get_convention,
 )
 from refglm.exceptions import InputError
-from refglm.fit import run_glm
+from refglm.first_level import FirstLevelModel
+from refglm.glm import masking, noise
+from refglm.glm.contrasts import compute_contrast, z_from_p
+from refglm.glm.engines.statsmodels import run_glm
+from refglm.glm.scaling import mean_scaling, signal_dtype
+from refglm.io import run_dtype
 
 RHO_RTOL = 1e-12
 Z_RTOL = 1e-12
@@ -151,7 +156,7 @@ def test_hrf_formulas_differ_for_glover_and_agree_for_spm():
     # SPM HRF is the same in both
     import pandas as pd
 
-    from refglm.design import make_first_level_design_matrix
+    from refglm.glm.design.matrix import make_first_level_design_matrix
 
     frame_times = np.arange(96) * 7.0
     events = pd.DataFrame({"onset": np.arange(0, 672, 84.0), "duration": 42.0})
@@ -186,7 +191,7 @@ def test_each_input_dtype_of_a_float64_image(choice, dtype):
     import nibabel as nib
 
     img = nib.Nifti1Image(np.ones((2, 2, 2, 3)), np.eye(4))
-    assert model.run_dtype(img, choice) == dtype
+    assert run_dtype(img, choice) == dtype
 
 
 @pytest.mark.parametrize("rule, standardized", [("without_scaling", True), ("never", False)])
@@ -196,7 +201,7 @@ def test_each_standardize_rule(rng, rule, standardized):
     data = 100 + rng.standard_normal((3, 3, 3, 30)) * 5
     events = pd.DataFrame({"onset": [10.0, 40.0], "duration": 10.0, "trial_type": "a"})
     conv = get_convention("nistats").flipped(standardize_rule=rule)
-    fitted = model.FirstLevelModel(
+    fitted = FirstLevelModel(
         t_r=2,
         signal_scaling=False,
         standardize=True,
@@ -283,12 +288,12 @@ def test_mean_epi_float64_choice():
 
 def test_mean_scaling_float64_choice():
     Y = np.full((4, 2), 3.0, dtype=np.float32)
-    assert model.mean_scaling(Y, dtype="float64")[0].dtype == np.float64
+    assert mean_scaling(Y, dtype="float64")[0].dtype == np.float64
 
 
 def test_mean_scaling_keeps_float32_by_default():
     Y = np.full((4, 2), 3.0, dtype=np.float32)
-    assert model.mean_scaling(Y)[0].dtype == np.float32
+    assert mean_scaling(Y)[0].dtype == np.float32
 
 
 def test_native_dtype_of_a_list_of_volumes_is_float32(tmp_path):
@@ -299,7 +304,7 @@ def test_native_dtype_of_a_list_of_volumes_is_float32(tmp_path):
         path = tmp_path / f"v{k}.nii"
         nib.save(nib.Nifti1Image(np.ones((2, 2, 2)), np.eye(4)), path)
         paths.append(path)
-    assert model.run_dtype(paths, "native") == np.float32
+    assert run_dtype(paths, "native") == np.float32
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int16])
@@ -307,19 +312,19 @@ def test_native_dtype_of_a_4d_image_is_its_stored_dtype(dtype):
     import nibabel as nib
 
     img = nib.Nifti1Image(np.ones((2, 2, 2, 3), dtype=dtype), np.eye(4))
-    assert model.run_dtype(img, "native") == dtype
+    assert run_dtype(img, "native") == dtype
 
 
 @pytest.mark.parametrize(
     "stored, signals", [(np.int16, np.float32), (np.int64, np.float64), (np.float64, np.float64)]
 )
 def test_signal_dtype_is_nilearn_ensure_float(stored, signals):
-    assert model.signal_dtype(stored) == signals
+    assert signal_dtype(stored) == signals
 
 
 def test_unknown_input_dtype_is_input_error():
     with pytest.raises(InputError, match="input_dtype: expected one of"):
-        model.run_dtype([], "float16")
+        run_dtype([], "float16")
 
 
 # --------------------------------------------------------------- statsmodels convention
@@ -330,7 +335,7 @@ def statsmodels_fit(spm_auditory):
     """The statsmodels convention on a small box of the tutorial's mask (~700 voxels)."""
     import nibabel as nib
 
-    from refglm.model import FirstLevelModel
+    from refglm.first_level.model import FirstLevelModel
 
     first = FirstLevelModel(t_r=7, hrf_model="spm", engine="vectorized", noise_model="ols")
     first.fit(spm_auditory.func, spm_auditory.events)
@@ -419,7 +424,7 @@ def test_name_with_changed_choices_is_parsed():
 
 
 def test_every_flip_name_round_trips():
-    from refglm.compare_explain import candidate_conventions
+    from refglm.compare.explain import candidate_conventions
 
     for conv in candidate_conventions():
         parsed = get_convention(conv.name)

@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from refglm import io
-from refglm.contrasts import as_contrast_matrix, expression_to_contrast_vector
-from refglm.design import make_first_level_design_matrix
-from refglm.events import check_events, check_events_text, check_onsets_in_run
 from refglm.exceptions import InputError
+from refglm.glm.contrasts import as_contrast_matrix, expression_to_contrast_vector
+from refglm.glm.design.events import check_events, check_events_text, check_onsets_in_run
+from refglm.glm.design.matrix import make_first_level_design_matrix
 
 FRAME_TIMES = np.arange(20) * 2.0
 FUZZ = settings(

@@ -46,14 +46,15 @@ from pathlib import Path
 
 import numpy as np
 
-from refglm import clusters, thresholds
-from refglm.compare import variants
+from refglm import inference as clusters
+from refglm import inference as thresholds
+from refglm.compare import single_flips as variants
 from refglm.conventions import CONVENTIONS, get_convention
 from refglm.datasets import fetch_spm_auditory
-from refglm.design import make_first_level_design_matrix
+from refglm.first_level import FirstLevelModel
+from refglm.glm.design.matrix import make_first_level_design_matrix
 from refglm.io import read_events
-from refglm.model import FirstLevelModel
-from refglm.tutorial import TUTORIAL_PARAMETERS
+from refglm.workflows.tutorial import TUTORIAL_PARAMETERS
 
 # A voxel "moves" when its z changes by more than this (float64 rounding is ~1e-13).
 MOVE_TOLERANCE = 1e-6

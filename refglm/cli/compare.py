@@ -1,0 +1,287 @@
+"""``refglm compare``: do two sets of first-level maps agree, and if not, why?
+
+``refglm compare REFERENCE CANDIDATE [--out DIR] [--tolerance 1e-6]``
+
+REFERENCE and CANDIDATE are each a statistical map or a folder of maps with
+BIDS-derivative names; with ``--reference-from-data FUNC... --events E --t-r T
+[model flags]`` refglm fits the reference itself (then only CANDIDATE is given),
+and ``--explain`` refits it under every convention and single-choice flip to say
+which one the candidate follows. What is compared, and how: :mod:`refglm.compare`.
+Exit code 0 within tolerance, 1 beyond it, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+from refglm.cli import options
+from refglm.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from refglm.compare.agreement import DEFAULT_RELATIVE_TOLERANCE, DEFAULT_TOLERANCE
+from refglm.compare.variants import EXPLAIN_BOX_VOXELS
+from refglm.conventions import DEFAULT_CONVENTION
+from refglm.exceptions import InputError
+from refglm.glm.design.drifts import DRIFT_MODELS
+from refglm.glm.design.hrf import HRF_MODELS
+from refglm.glm.engines import ENGINE_NAMES, NOISE_MODELS
+
+EXAMPLES = (
+    "examples:\n"
+    "  refglm compare results/ nilearn_out/ --out cmp\n"
+    "  refglm compare nilearn_out/ --reference-from-data 'sub001/fM00223/fM00223_*.img' "
+    "--events fM00223_events.tsv --t-r 7 --hrf-model spm --explain\n"
+    "(with --reference-from-data, give CANDIDATE before it, or end its list with --)"
+)
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "compare",
+        help="compare two sets of statistical maps (or refglm's own against a candidate)",
+        description="Compare two sets of first-level maps (or refglm's own fit against a "
+        "candidate), map by map, and say whether they agree within tolerance; with "
+        "--explain, which convention choice explains a difference.",
+        epilog=EXAMPLES,
+        formatter_class=options.Formatter,
+    )
+    p.add_argument(
+        "maps",
+        nargs="+",
+        metavar="MAPS",
+        help="REFERENCE CANDIDATE (or only CANDIDATE with --reference-from-data): a map file "
+        "or a folder of contrast-<name>_stat-<kind>_statmap.nii.gz",
+    )
+    p.add_argument("--out", default="compare", help="output folder (default: compare)")
+    p.add_argument(
+        "--tolerance",
+        type=options.number(float, "a number >= 0", "--tolerance 1e-6"),
+        default=DEFAULT_TOLERANCE,
+        help=f"max |Δ| allowed on z, t, F and p maps (default: {DEFAULT_TOLERANCE:g})",
+    )
+    p.add_argument(
+        "--relative-tolerance",
+        type=options.number(float, "a number >= 0", "--relative-tolerance 1e-6"),
+        default=DEFAULT_RELATIVE_TOLERANCE,
+        help="max |Δ| allowed on effect and variance maps, as a fraction of the reference's "
+        f"largest |value| (default: {DEFAULT_RELATIVE_TOLERANCE:g})",
+    )
+    p.add_argument(
+        "--convention",
+        default=DEFAULT_CONVENTION,
+        help="convention of the thresholds, tables and the reference fit: a name "
+        "(nistats, nilearn, statsmodels) optionally with changed choices, e.g. "
+        f"nilearn+ar_binning=round (default: {DEFAULT_CONVENTION})",
+    )
+    g = p.add_argument_group("reference from data")
+    g.add_argument(
+        "--reference-from-data",
+        nargs="+",
+        metavar="FUNC",
+        help="fit the reference with refglm on these functional images (paths or a glob)",
+    )
+    g.add_argument("--events", help="events.tsv of the run")
+    g.add_argument(
+        "--t-r",
+        type=options.number(float, "a repetition time in seconds", "--t-r 7"),
+        help="repetition time in seconds",
+    )
+    g.add_argument(
+        "--hrf-model",
+        default="glover",
+        type=options.choice(HRF_MODELS, "FirstLevelModel hrf_model"),
+        metavar="MODEL",
+        help=f"one of {options.names(HRF_MODELS)} (default: 'glover')",
+    )
+    g.add_argument(
+        "--drift-model",
+        default="cosine",
+        type=options.choice(DRIFT_MODELS, "FirstLevelModel drift_model"),
+        metavar="MODEL",
+        help=f"one of {options.names(DRIFT_MODELS)} (default: 'cosine')",
+    )
+    g.add_argument(
+        "--high-pass",
+        type=options.number(float, "a cut-off frequency in Hz", "--high-pass 0.01"),
+        default=0.01,
+        help="Hz (default: 0.01)",
+    )
+    g.add_argument(
+        "--drift-order",
+        type=options.number(int, "a whole polynomial order", "--drift-order 1"),
+        default=1,
+        help="polynomial order (default: 1)",
+    )
+    g.add_argument(
+        "--slice-time-ref",
+        type=options.number(float, "a fraction of the repetition time", "--slice-time-ref 0.5"),
+        default=0.0,
+        help="fraction of t_r at which each scan is referenced (default: 0)",
+    )
+    g.add_argument(
+        "--min-onset",
+        type=options.number(float, "a time in seconds", "--min-onset -24"),
+        default=-24,
+        help="earliest onset (s) the design can represent (default: -24)",
+    )
+    g.add_argument(
+        "--fir-delays",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="delays in scans of the FIR model (with --hrf-model fir)",
+    )
+    g.add_argument(
+        "--noise-model",
+        default="ar1",
+        type=options.choice(NOISE_MODELS, "FirstLevelModel noise_model"),
+        metavar="MODEL",
+        help=f"one of {options.names(NOISE_MODELS)} (default: 'ar1')",
+    )
+    g.add_argument("--mask", default=None, help="brain mask image (default: the EPI mask)")
+    g.add_argument(
+        "--contrast",
+        action="append",
+        default=[],
+        metavar="NAME=EXPR",
+        help="a contrast the candidate names, e.g. 'activeMinusRest=active - rest' "
+        "('a; b' rows make an F test); repeatable",
+    )
+    g.add_argument(
+        "--engine",
+        default=ENGINE_NAMES[0],
+        type=options.choice(ENGINE_NAMES, "FirstLevelModel engine"),
+        metavar=options.braced(ENGINE_NAMES),
+        help=f"fit engine of the reference (default: {ENGINE_NAMES[0]})",
+    )
+    options.add_n_jobs(g)
+    g.add_argument(
+        "--explain",
+        action="store_true",
+        help="refit under each convention and single-choice flips; report the closest",
+    )
+    g.add_argument(
+        "--explain-voxels",
+        type=options.number(int, "a whole number of voxels", "--explain-voxels 5000"),
+        default=EXPLAIN_BOX_VOXELS,
+        help="voxels of the sub-box --explain ranks on (0: all; default: %(default)s)",
+    )
+    return p
+
+
+def _name_unnamed(candidate: dict, contrasts: dict) -> dict:
+    """Key a single unnamed candidate map by the one ``--contrast`` given (a z map)."""
+    if list(candidate) != [(None, None)]:
+        return candidate
+    if len(contrasts) != 1:
+        raise InputError(
+            "--contrast: the candidate map has no contrast-<name>_stat-<kind> name, so "
+            "refglm cannot tell which contrast to compute; expected exactly one "
+            f"--contrast NAME=EXPR, found {len(contrasts)}."
+        )
+    stat_map = candidate[(None, None)]
+    stat_map.contrast, stat_map.kind = next(iter(contrasts)), "z"
+    return {stat_map.key: stat_map}
+
+
+def run(args) -> int:
+    """Run ``refglm compare``; return 0 within tolerance, 1 beyond. Raises InputError.
+
+    Beyond also when a map of the reference is missing from the candidate.
+    """
+    from refglm import compare
+
+    if not args.tolerance >= 0:
+        raise InputError(
+            f"--tolerance: expected a number >= 0, found {args.tolerance}; pass e.g. 1e-6."
+        )
+    relative_tolerance = args.relative_tolerance
+    if not relative_tolerance >= 0:
+        raise InputError(
+            f"--relative-tolerance: expected a number >= 0, found {relative_tolerance}; "
+            "pass e.g. 1e-6."
+        )
+    from refglm.conventions import get_convention
+
+    conv = get_convention(args.convention)
+    contrasts = dict(options.parse_contrast(item) for item in args.contrast)
+    if args.reference_from_data:
+        if len(args.maps) != 1:
+            raise InputError(
+                f"MAPS: with --reference-from-data expected only CANDIDATE, found "
+                f"{len(args.maps)} paths ({', '.join(args.maps)}); put CANDIDATE before "
+                "--reference-from-data, or end the FUNC list with --."
+            )
+        if args.events is None or args.t_r is None:
+            raise InputError(
+                "--reference-from-data: expected --events EVENTS.tsv and --t-r SECONDS too; "
+                "pass both."
+            )
+        candidate = _name_unnamed(compare.load_maps(args.maps[0], "CANDIDATE"), contrasts)
+        model_params = dict(
+            t_r=args.t_r,
+            slice_time_ref=args.slice_time_ref,
+            hrf_model=args.hrf_model,
+            drift_model=args.drift_model,
+            high_pass=args.high_pass,
+            drift_order=args.drift_order,
+            min_onset=args.min_onset,
+            noise_model=args.noise_model,
+            mask_img=args.mask,
+            n_jobs=args.n_jobs,
+        )
+        if getattr(args, "fir_delays", None) is not None:
+            model_params["fir_delays"] = args.fir_delays
+        reference, model, definitions = compare.reference_from_data(
+            args.reference_from_data,
+            args.events,
+            candidate,
+            contrasts,
+            convention=conv,
+            engine=args.engine,
+            **model_params,
+        )
+        files = compare.expand_func(args.reference_from_data)
+        reference_label = (
+            f"refglm fit (convention {conv.name}, engine {args.engine}, hrf {args.hrf_model}, "
+            f"{len(files)} file(s) from {files[0]})"
+        )
+        candidate_label = args.maps[0]
+    else:
+        if args.explain:
+            raise InputError(
+                "--explain: refits the reference, so it needs --reference-from-data FUNC... "
+                "--events E --t-r T; pass them (and only CANDIDATE)."
+            )
+        if len(args.maps) != 2:
+            raise InputError(
+                f"MAPS: expected REFERENCE and CANDIDATE, found {len(args.maps)} path(s); pass "
+                "two maps or folders, or use --reference-from-data."
+            )
+        reference = compare.load_maps(args.maps[0], "REFERENCE")
+        candidate = compare.load_maps(args.maps[1], "CANDIDATE")
+        reference_label, candidate_label = args.maps
+    report = compare.compare_maps(
+        reference,
+        candidate,
+        args.tolerance,
+        conv,
+        reference_label,
+        candidate_label,
+        relative_tolerance=relative_tolerance,
+    )
+    if args.explain:
+        report.explain = compare.explain_differences(
+            {key: candidate[key] for key in reference},
+            args.reference_from_data,
+            args.events,
+            definitions,
+            tolerance=args.tolerance,
+            box_voxels=args.explain_voxels,
+            reference_convention=conv,
+            relative_tolerance=relative_tolerance,
+            **model_params,
+        )
+    compare.write_report(report, args.out)
+    print(report.verdict)
+    if report.explain:
+        print(report.explain["message"])
+    print(f"wrote {args.out}/compare.md, compare.json, compare.html")
+    return EXIT_OK if report.within_tolerance else EXIT_FAILED

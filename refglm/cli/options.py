@@ -1,0 +1,225 @@
+"""What every command's parser shares: one parser style, typed options, the shared flags.
+
+- :class:`Parser` reports bad usage as ``InputError`` (exit 2, one line) and
+  :class:`Formatter` prints examples as written;
+- value types that say what was expected (:func:`number`, :func:`choice`);
+  options with a fixed set of values list them in ``--help`` and refuse any other;
+- the flags several commands take (:func:`add_data_dir`, :func:`add_engine`,
+  :func:`add_convention`, :func:`add_n_jobs`, :func:`add_scheduler`, :func:`add_debug`);
+- :func:`parse_contrast` (the ``--contrast`` syntax) and :func:`dask_backend`
+  (``--scheduler``).
+
+The accepted values come from the library (``refglm.glm.engines``, the design
+modules, ``refglm.conventions``), whose modules load without scipy, pandas or
+statsmodels, so that ``refglm --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+
+from refglm.conventions import CONVENTIONS, DEFAULT_CONVENTION
+from refglm.exceptions import InputError
+from refglm.glm.engines import ENGINE_NAMES
+from refglm.io.derivative_names import MAX_CONTRAST_NAME_BYTES, camel_case_contrast_name
+
+__all__ = [
+    "Parser",
+    "Formatter",
+    "number",
+    "choice",
+    "braced",
+    "names",
+    "add_data_dir",
+    "add_engine",
+    "add_convention",
+    "add_n_jobs",
+    "add_scheduler",
+    "add_debug",
+    "parse_contrast",
+    "dask_backend",
+]
+
+
+class Formatter(argparse.HelpFormatter):
+    """Wrap descriptions to the terminal; print examples (and the epilog) as written."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("example") or "\n" in text:  # one runnable command a line
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as InputError (exit 2, one line)."""
+
+    def error(self, message):
+        raise InputError(f"{self.prog}: {message}")
+
+
+def number(kind, what: str, example: str, nonzero: bool = False):
+    """An argparse ``type`` that parses ``kind`` and says what was expected on failure."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(
+                f"expected {what}, found {text!r}; pass e.g. {example}"
+            ) from None
+        if nonzero and value == 0:
+            raise argparse.ArgumentTypeError(
+                f"expected {what}, found {text!r}; pass e.g. {example}"
+            )
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def names(values) -> str:
+    """``values`` as --help lists them: ``'spm', 'glover', none``."""
+    return ", ".join("none" if v is None else repr(v) for v in values)
+
+
+def choice(values, field: str):
+    """An argparse ``type`` for one of ``values``: case-insensitive, ``none`` for None.
+
+    A bad value is refused as ``argument --flag: expected one of ..., found
+    'x' (<field>)``, ``field`` naming the parameter the value is passed to.
+    """
+
+    def parse(text):
+        key = str(text).strip().lower()
+        for value in values:
+            if key == ("none" if value is None else value):
+                return value
+        raise argparse.ArgumentTypeError(
+            f"expected one of {names(values)}, found {text!r} ({field})"
+        )
+
+    parse.__name__ = "choice"
+    return parse
+
+
+def braced(values) -> str:
+    """The metavar that lists ``values`` in the usage line: ``{a,b}``."""
+    return "{" + ",".join(values) + "}"
+
+
+def add_data_dir(p, help_text: str | None = None):
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help=help_text
+        or "SPM auditory folder (default: $REFGLM_DATA_DIR, then the refglm cache, then download)",
+    )
+
+
+def add_engine(p):
+    p.add_argument(
+        "--engine",
+        default=ENGINE_NAMES[0],
+        type=choice(ENGINE_NAMES, "FirstLevelModel engine"),
+        metavar=braced(ENGINE_NAMES),
+        help=f"fit engine (default: {ENGINE_NAMES[0]}, the per-voxel reference)",
+    )
+
+
+def add_convention(p):
+    p.add_argument(
+        "--convention",
+        default=DEFAULT_CONVENTION,
+        type=choice(tuple(CONVENTIONS), "refglm.conventions.CONVENTIONS"),
+        metavar=braced(CONVENTIONS),
+        help=f"named convention (default: {DEFAULT_CONVENTION})",
+    )
+
+
+def add_n_jobs(p):
+    p.add_argument(
+        "--n-jobs",
+        type=number(int, "a whole number of workers other than 0", "--n-jobs 2", nonzero=True),
+        default=1,
+        help="joblib workers (default: 1; -1: all CPUs)",
+    )
+
+
+def add_scheduler(p):
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the statsmodels engine's voxel chunks on this Dask scheduler "
+        "(e.g. tcp://127.0.0.1:8786) through joblib's Dask backend; needs refglm[dask]",
+    )
+
+
+def add_debug(p):
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+
+
+def parse_contrast(text: str) -> tuple[str, object]:
+    """``NAME=EXPR`` or ``EXPR`` -> (BIDS name, definition); ``;`` separates F rows.
+
+    ``"active - rest"`` -> ``('activeMinusRest', 'active - rest')``;
+    ``"effects=active; rest"`` -> ``('effects', ['active', 'rest'])``. A
+    given NAME made only of letters and digits is kept as it is; any other
+    name (or the expression, when no name is given) is cleaned by
+    :func:`refglm.io.derivative_names.camel_case_contrast_name`.
+    """
+    text = str(text).strip()
+    name, sep, expr = text.partition("=")
+    if not sep:
+        name, expr = "", text
+    name, expr = name.strip(), expr.strip()
+    rows = [r.strip() for r in expr.split(";")]
+    if not expr or any(not r for r in rows):
+        raise InputError(
+            f"--contrast {text!r}: expected NAME=EXPR or EXPR, e.g. 'active - rest' or "
+            "'effects=active; rest' (rows separated by ';' make an F test)."
+        )
+    definition = rows[0] if len(rows) == 1 else rows
+    if name and name.isalnum() and name.isascii():
+        bids_name = name
+    else:
+        bids_name = camel_case_contrast_name(name or expr.replace(";", " "))
+    if len(bids_name.encode()) > MAX_CONTRAST_NAME_BYTES:
+        raise InputError(
+            f"--contrast {text[:40]!r}...: expected a contrast name of at most "
+            f"{MAX_CONTRAST_NAME_BYTES} characters (it names the output files, and file "
+            f"names are limited to 255 bytes), found {len(bids_name.encode())}; give a short "
+            "name, e.g. --contrast 'effects=active; rest'."
+        )
+    return bids_name, definition
+
+
+@contextlib.contextmanager
+def dask_backend(args):
+    """Connect to ``--scheduler`` and yield the joblib backend name (or None)."""
+    address = getattr(args, "scheduler", None)
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError(
+            "--scheduler: expected the Dask extra, found no 'distributed' package; "
+            "install it with pip install 'refglm[dask]'."
+        ) from None
+    try:
+        client = Client(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(
+            f"--scheduler {address}: expected a reachable Dask scheduler, found "
+            f"{exc.__class__.__name__}: {exc}; start one (dask scheduler) or drop --scheduler."
+        ) from None
+    with client:
+        if args.n_jobs == 1:
+            args.n_jobs = -1  # every worker of the cluster
+        yield "dask"

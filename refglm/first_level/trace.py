@@ -1,0 +1,323 @@
+"""One voxel of a first-level GLM, traced number by number.
+
+:func:`trace_voxel` refits a single voxel from its raw time series and the
+design matrix, calling statsmodels directly (``sm.OLS``, then the
+convention's GLSAR class from :func:`refglm.glm.engines.statsmodels.glsar_class`), so that it is
+independent of the per-voxel loop of :func:`refglm.glm.engines.statsmodels.run_glm` and of the
+contrast code of :mod:`refglm.glm.contrasts`. Each intermediate quantity is kept
+with the formula that produced it; ``tests/first_level/test_trace.py`` checks that the
+numbers equal the full fit's at the same voxel.
+
+The steps follow nistats 0.0.1rc0 ``first_level_model.py`` (``mean_scaling``,
+``run_glm``) and ``contrasts.py`` (``compute_contrast``):
+
+1. raw series :math:`y` (float32 under the ``'nistats'`` convention) and its mean;
+2. percent signal change :math:`s_t = 100\\,(y_t / \\max(\\bar y, 1) - 1)`;
+3. OLS :math:`\\hat\\beta = X^+ s`, residuals :math:`r = s - X\\hat\\beta`;
+4. :math:`\\hat\\rho = \\sum_t r_t r_{t-1} / \\sum_t r_t^2`, then binned;
+5. whitening :math:`\\tilde s_t = s_t - \\rho s_{t-1}` (scan 0 per convention);
+6. GLSAR :math:`\\tilde\\beta = (\\tilde X^T \\tilde X)^+ \\tilde X^T \\tilde s`,
+   :math:`\\hat\\sigma^2 = \\lVert \\tilde s - \\tilde X \\tilde\\beta \\rVert^2 / \\nu`;
+7. contrast effect :math:`c\\tilde\\beta`, variance
+   :math:`c (\\tilde X^T \\tilde X)^+ c^T \\hat\\sigma^2`, t, one-sided p, z.
+
+This module holds numerics only: no file input or output, no plotting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from refglm.conventions import get_convention
+from refglm.exceptions import InputError
+from refglm.first_level.trace_record import TraceStep, VoxelTrace
+from refglm.glm.contrasts import (
+    DOFMAX,
+    TINY,
+    as_contrast_matrix,
+    f_quadratic_form,
+    f_weights,
+    z_from_p,
+)
+from refglm.glm.engines import check_noise_model
+from refglm.glm.engines.statsmodels import contrast_cov, glsar_class
+from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho
+from refglm.glm.scaling import signal_dtype
+
+__all__ = ["trace_voxel"]
+
+
+def _contrast_label(definition) -> str:
+    if isinstance(definition, str):
+        return definition
+    if isinstance(definition, list | tuple) and all(isinstance(r, str) for r in definition):
+        return "[" + ", ".join(definition) + "]"
+    return str(np.asarray(definition).tolist())
+
+
+def _shape(a) -> str:
+    return " x ".join(str(n) for n in np.shape(a))
+
+
+def _z_formula(z_method: str, cdf: str) -> str:
+    """The z conversion of ``contrasts.z_from_p`` as text; ``cdf`` is the statistic's CDF.
+
+    ``'two_tailed_ppf'`` (nilearn) takes :math:`\\Phi^{-1}` of the CDF itself
+    where :math:`\\Phi^{-1}(1 - p)` would be negative, that is where p > 1/2.
+    """
+    if z_method == "isf_clipped":
+        return "Phi^-1(1 - clip(p, 1e-300, 1 - 1e-16))"
+    if z_method == "two_tailed_ppf":
+        return f"Phi^-1(1 - clip(p)); Phi^-1(clip({cdf})) where p > 1/2"
+    return z_method
+
+
+def trace_voxel(
+    raw,
+    design: pd.DataFrame,
+    contrast="active - rest",
+    f_contrast=None,
+    *,
+    noise_model: str = "ar1",
+    convention="nistats",
+    signal_scaling: bool = True,
+) -> VoxelTrace:
+    r"""Refit one voxel step by step with statsmodels and keep every number.
+
+    Parameters
+    ----------
+    raw : array of shape (n_scans,)
+        The voxel's raw time series in the dtype the run is held in
+        (``refglm.first_level.model.run_dtype``: float32 for the tutorial's 3-D volumes, as
+        ``nilearn.image.concat_imgs(dtype=np.float32)`` stacked them).
+    design : pandas.DataFrame, shape (n_scans, p)
+        The run's design matrix (``FirstLevelModel.design_matrices_[0]``).
+    contrast : str or array of shape (p,)
+        A t contrast (an expression over the columns, or weights).
+    f_contrast : list of str, array of shape (q, p), or None
+        An optional F contrast (``['active', 'rest']`` is the tutorial's).
+    noise_model : {'ar1', 'ols'}
+    convention : str or Convention
+        Chooses the AR estimator, binning, scan-0 whitening and z formula.
+    signal_scaling : bool
+        Scale to percent signal change around the mean (nistats default).
+
+    Returns
+    -------
+    VoxelTrace
+        With ``steps``, the ordered list of :class:`TraceStep`.
+
+    Notes
+    -----
+    Per-voxel mathematics of nistats 0.0.1rc0 ``first_level_model.py``
+    (``mean_scaling``, ``run_glm``), ``regression.py`` (``ARModel``) and
+    ``contrasts.py`` (``compute_contrast``, ``Contrast.z_score``), computed here
+    with ``statsmodels.api.OLS`` and
+    ``refglm.glm.engines.statsmodels.glsar_class(convention.whiten_scan0)`` (a
+    ``statsmodels`` ``GLSAR``).
+    """
+    conv = get_convention(convention)
+    check_noise_model(noise_model)
+    raw = np.asarray(raw)
+    # nilearn signal.py _ensure_float, as FirstLevelModel holds the masked signals
+    y = raw.astype(signal_dtype(raw.dtype), copy=False)
+    if conv.scaling_dtype == "float64":
+        y = y.astype(np.float64)
+    if y.ndim != 1 or y.shape[0] != design.shape[0]:
+        raise InputError(
+            f"raw: expected one value per scan ({design.shape[0]}), found shape {y.shape}; "
+            "pass the voxel's time series of this run."
+        )
+    if not np.all(np.isfinite(y)):
+        raise InputError("raw: the voxel's series has NaN or Inf values; it is not fitted.")
+    X = design.to_numpy(dtype=np.float64)
+    columns = [str(c) for c in design.columns]
+    steps: list[TraceStep] = []
+
+    def step(name, formula, value):
+        steps.append(TraceStep(name, formula, value))
+        return value
+
+    step("raw series y", f"voxel values of the {y.shape[0]} volumes ({raw.dtype})", raw)
+    # nistats mean_scaling: mean = Y.mean(0) over a C-ordered (n_scans, n_voxels) array,
+    # which numpy sums scan after scan in Y's dtype; then Y = 100 * (Y / max(mean, 1) - 1)
+    mean = np.true_divide(np.cumsum(y, dtype=y.dtype)[-1], y.shape[0], dtype=y.dtype)
+    step("mean of y", f"(((y_0 + y_1) + y_2) + ... + y_n-1) / n   ({y.dtype})", float(mean))
+    if signal_scaling:
+        scaled = 100 * (y / np.maximum(mean, 1) - 1)
+        step("scaled series s", f"s_t = 100 * (y_t / max(mean, 1) - 1)   ({y.dtype})", scaled)
+    else:
+        scaled = y
+    s = np.asarray(scaled, dtype=np.float64)
+    step("design columns", f"the {X.shape[1]} columns of X ({_shape(X)})", ", ".join(columns))
+    step("design row X[0]", "X[0, :], one value per column above", X[0])
+    for col in columns:
+        if not (col.startswith("drift_") or col == "constant"):
+            step(
+                f"design column {col}",
+                "HRF-convolved regressor X[:, col]",
+                X[:, columns.index(col)],
+            )
+
+    ols = sm.OLS(s, X).fit()
+    ols_beta = np.asarray(ols.params)
+    resid = np.asarray(ols.resid)
+    for k, col in enumerate(columns[:2]):
+        step(f"OLS beta[{col}]", "b = pinv(X) s   (statsmodels OLS)", float(ols_beta[k]))
+    step("OLS residuals r", "r = s - X b", resid)
+
+    if noise_model == "ar1" and conv.ar_fit == "iterative":
+        # statsmodels GLSAR(y, X, rho=1).iterative_fit(maxiter=3), as fit.run_glm calls it
+        lag1_sum = float(np.sum(resid[1:] * resid[:-1]))
+        resid_ss = float(np.sum(resid**2))
+        model = sm.GLSAR(s, X, rho=1)
+        res = model.iterative_fit(maxiter=3)
+        rho_raw = rho = float(model.rho[0])
+        step("rho (iterative)", "statsmodels GLSAR.iterative_fit(maxiter=3)", rho)
+        whitened = np.asarray(model.wendog)
+        wexog = np.asarray(model.wexog)
+        step("whitened series s~", "s~_t = s_t - rho * s_(t-1); scan 0 dropped", whitened)
+        beta_formula = "b~ = pinv(X~) s~   (statsmodels GLSAR, iterated)"
+    elif noise_model == "ar1":
+        lag1_sum = float(np.sum(resid[1:] * resid[:-1]))
+        resid_ss = float(np.sum(resid**2))
+        step("lag-1 sum", "sum_{t>=1} r_t * r_{t-1}", lag1_sum)
+        step("residual sum of squares", "sum_t r_t^2", resid_ss)
+        if conv.ar_estimator == "lag1_ratio":
+            # nistats run_glm: (resid[1:] * resid[:-1]).sum(0) / (resid ** 2).sum(0)
+            rho_raw = lag1_sum / resid_ss
+            rho_formula = "rho_raw = lag-1 sum / residual sum of squares"
+        else:
+            # nilearn's 'yule_walker' demeans by the mean residual of *all* voxels, which a
+            # single voxel cannot see; OLS residuals with a constant have a mean of ~1e-16,
+            # so this voxel's own mean stands in for it (equal to rounding, not bitwise)
+            rho_raw = float(estimate_rho(resid[:, None], conv.ar_estimator)[0])
+            rho_formula = (
+                f"{conv.ar_estimator}: n/(n-1) sum e_t e_(t-1) / sum e_t^2, e = r - mean(r)"
+            )
+        step("rho raw", rho_formula, rho_raw)
+        rho = float(bin_rho(np.array([rho_raw]), conv.ar_bins, conv.ar_binning)[0])
+        step(
+            "rho binned",
+            f"{conv.ar_binning} to 1/{conv.ar_bins}: int(rho_raw * {conv.ar_bins}) / {conv.ar_bins}"
+            if conv.ar_binning == "truncate"
+            else f"{conv.ar_binning} to 1/{conv.ar_bins}",
+            rho,
+        )
+        model = glsar_class(conv.whiten_scan0)(s, X, rho=rho)
+        res = model.fit()
+        whitened = np.asarray(model.wendog)
+        wexog = np.asarray(model.wexog)
+        scan0 = {
+            "keep": "s~_0 = s_0",
+            "drop": "scan 0 dropped",
+            "prais_winsten": "s~_0 = sqrt(1 - rho^2) s_0",
+        }[conv.whiten_scan0]
+        step("whitened series s~", f"s~_t = s_t - rho * s_(t-1); {scan0}", whitened)
+        # the explicit filter must be what the GLSAR class applied
+        if not np.array_equal(ar1_whiten(s, rho, conv.whiten_scan0), whitened):
+            raise AssertionError("GLSAR whitening differs from noise.ar1_whiten")
+        beta_formula = "b~ = pinv(X~) s~   (statsmodels GLSAR, fixed rho)"
+    else:
+        lag1_sum = resid_ss = rho_raw = float("nan")
+        rho = 0.0
+        res = ols
+        whitened = s
+        wexog = X
+        beta_formula = "b = pinv(X) s   (statsmodels OLS)"
+
+    if noise_model == "ar1":
+        step("whitened design X~", "X~_t = X_t - rho * X_(t-1); scan 0 as for s~", wexog)
+        for col in columns:
+            if not (col.startswith("drift_") or col == "constant"):
+                step(f"whitened column {col}", "X~[:, col]", wexog[:, columns.index(col)])
+    beta = np.asarray(res.params)
+    for k, col in enumerate(columns[:2]):
+        step(f"AR beta[{col}]" if noise_model == "ar1" else f"beta[{col}]", beta_formula, beta[k])
+    wfitted = wexog @ beta
+    wresid = whitened - wfitted
+    sigma2 = float(res.scale)
+    df = float(res.df_resid)
+    step("whitened residuals e~", "e~ = s~ - X~ b~", wresid)
+    step("whitened sum of squares", "sum_t e~_t^2", float(np.sum(wresid**2)))
+    step("residual df", "nu = n_whitened - rank(X)", int(df) if df.is_integer() else df)
+    step("residual variance", "sigma^2 = sum(e~_t^2) / nu", sigma2)
+    cov = contrast_cov(res, conv.cov_pinv)
+    step("(X~'X~)^+", f"P P' with P = pinv(X~) ({conv.cov_pinv}'s pinv)", cov)
+
+    C = as_contrast_matrix(contrast, columns)
+    if C.shape[0] != 1:
+        raise InputError(
+            f"contrast {_contrast_label(contrast)}: expected one row (a t contrast), found "
+            f"{C.shape[0]}; pass the F contrast as f_contrast."
+        )
+    c = C[0]
+    label = _contrast_label(contrast)
+    effect = float(c @ beta)
+    variance = float(np.dot(c, np.dot(cov, c)) * sigma2)  # contrasts.compute_contrast order
+    t = effect / np.sqrt(max(variance, TINY))
+    p = float(stats.t.sf(t, min(df, DOFMAX)))
+    z = float(z_from_p(p, conv.z_method, one_minus_p=stats.t.cdf(t, min(df, DOFMAX))))
+    step("contrast c", label, c)
+    step("contrast effect", "c . b~", effect)
+    step("c (X~'X~)^+ c'", "unscaled contrast variance", float(np.dot(c, np.dot(cov, c))))
+    step("contrast variance", "c (X~'X~)^+ c' sigma^2", variance)
+    step("t", "effect / sqrt(variance)", float(t))
+    step("p (one-sided)", f"1 - F_t(t; nu={df:g})", p)
+    step("z", _z_formula(conv.z_method, "F_t(t; nu)"), z)
+
+    trace = VoxelTrace(
+        design=design,
+        raw=y,
+        mean=float(mean),
+        scaled=np.asarray(scaled),
+        ols_beta=ols_beta,
+        ols_fitted=np.asarray(ols.fittedvalues),
+        ols_resid=resid,
+        lag1_sum=lag1_sum,
+        resid_ss=resid_ss,
+        rho_raw=rho_raw,
+        rho=rho,
+        whitened=whitened,
+        whitened_design=wexog,
+        beta=beta,
+        whitened_fitted=wfitted,
+        whitened_resid=wresid,
+        sigma2=sigma2,
+        df=df,
+        cov_unscaled=cov,
+        contrast_name=label,
+        contrast=c,
+        effect=effect,
+        variance=variance,
+        t=float(t),
+        p=p,
+        z=z,
+        noise_model=noise_model,
+        convention=conv.name,
+        steps=steps,
+    )
+    if f_contrast is not None:
+        F_mat = as_contrast_matrix(f_contrast, columns)
+        q = F_mat.shape[0]
+        eff = F_mat @ beta
+        # contrasts.compute_contrast's own steps: the pseudo-inverse and df1 = rank when
+        # rows are dependent (statsmodels f_test), sqrtm whitening, sigma^2 floored at 1e-50
+        ccov = np.dot(F_mat, np.dot(cov, F_mat.T))
+        weights, ranks = f_weights(F_mat, ccov[None])
+        r = int(ranks[0])
+        quad = float(f_quadratic_form(eff[:, None], weights, np.zeros(1, dtype=int), ranks)[0])
+        f = quad / r / max(sigma2, TINY)
+        f_p = float(stats.f.sf(f, r, min(df, DOFMAX)))
+        f_z = float(z_from_p(f_p, conv.z_method, one_minus_p=stats.f.cdf(f, r, min(df, DOFMAX))))
+        trace.f_contrast_name = _contrast_label(f_contrast)
+        trace.f_contrast = F_mat
+        trace.f, trace.f_p, trace.f_z = f, f_p, f_z
+        step("F contrast C", f"{q} rows: {trace.f_contrast_name}", f"{q} x {F_mat.shape[1]}")
+        step("F", "|| (C (X~'X~)^+ C')^(-1/2) C b~ ||^2 / (r max(sigma^2, 1e-50))", f)
+        step("F p", f"1 - F_F(F; r={r}, nu={df:g})", f_p)
+        step("F z", _z_formula(conv.z_method, "F_F(F; q, nu)"), f_z)
+    return trace

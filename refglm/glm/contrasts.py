@@ -1,0 +1,362 @@
+"""Contrasts: expressions, t and F statistics, p-values and z-scores.
+
+The statistics are written out here from the fitted ``beta``, ``sigma2`` and
+the unscaled covariance of each whitened design (``refglm.glm.engines.GLMFit``), so that
+each number has one visible formula; ``tests/glm/test_contrasts.py`` checks them
+against statsmodels' own ``t_test`` and ``f_test`` voxel by voxel.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from refglm.exceptions import InputError, NotEstimableError
+from refglm.glm.contrast_expressions import as_contrast_matrix, expression_to_contrast_vector
+
+__all__ = [
+    "ContrastResult",
+    "expression_to_contrast_vector",
+    "as_contrast_matrix",
+    "is_estimable",
+    "z_from_p",
+    "compute_contrast",
+    "STAT_TYPES",
+    "Z_METHODS",
+]
+
+STAT_TYPES = ("t", "F")
+Z_METHODS = ("isf_clipped", "two_tailed_ppf")
+
+# nistats contrasts.py Contrast: tiny = 1e-50, dofmax = 1e10 (nilearn 0.14.1: the same)
+TINY = 1e-50
+DOFMAX = 1e10
+# nistats utils.py / nilearn glm/_utils.py z_score: np.clip(p, 1e-300, 1 - 1e-16)
+P_CLIP_LOW = 1.0e-300
+P_CLIP_HIGH = 1.0 - 1.0e-16
+
+
+def is_estimable(C: np.ndarray, X: np.ndarray, tol: float = 1e-8) -> bool:
+    r"""Whether every row of ``C`` lies in the row space of ``X`` (an estimable contrast).
+
+    .. math::
+        C = C X^{+} X \iff C\,(I - X^{+} X) = 0, \qquad
+        \text{tested as}\quad \max_{ik} \lvert [C (I - X^{+} X)]_{ik} \rvert
+        \le \mathrm{tol} \cdot \max(1, \max_{ik} \lvert C_{ik} \rvert)
+
+    :math:`X^+ X` is the orthogonal projector onto the row space of :math:`X`; an
+    estimable :math:`C\beta` has the same value for every solution of the normal
+    equations, so it does not depend on the pseudo-inverse chosen by the fit.
+    # statsmodels tools/tools.py isestimable tests the same condition as
+    # matrix_rank(vstack([C, X])) == matrix_rank(X); the projection form gives a
+    # tolerance in units of C's weights. nistats 0.0.1rc0 has no estimability check
+    # (a non-estimable contrast silently gets the pinv estimate).
+
+    Parameters
+    ----------
+    C : array_like, shape (q, p) or (p,)
+    X : array_like, shape (n_scans, p)
+        The design matrix, unwhitened: AR(1) whitening with scan 0 kept is an
+        invertible map of the rows' time axis, so it keeps the row space.
+    tol : float, default 1e-8
+        Relative tolerance on the residual of the projection.
+
+    Returns
+    -------
+    bool
+    """
+    X = np.asarray(X, dtype=np.float64)
+    P = np.eye(X.shape[1]) - np.linalg.pinv(X) @ X
+    scale = max(1.0, float(np.abs(C).max()))
+    return bool(np.abs(np.atleast_2d(C) @ P).max() <= tol * scale)
+
+
+def z_from_p(
+    p_value, method: str = "isf_clipped", stat=None, df=None, one_minus_p=None
+) -> np.ndarray:
+    r"""Convert p-values to z-scores, by the convention's ``z_method``.
+
+    With :math:`\mathrm{clip}(x) = \min(\max(x, 10^{-300}), 1 - 10^{-16})`:
+
+    - ``'isf_clipped'``: :math:`z = \Phi^{-1}(1 - \mathrm{clip}(p))` (``norm.isf``);
+      # nistats utils.py z_score: norm.isf(np.minimum(np.maximum(p, 1e-300), 1 - 1e-16))
+    - ``'two_tailed_ppf'``: the same where it is :math:`\ge 0`; where it is negative
+      (:math:`p > 1/2`), :math:`z = \Phi^{-1}(\mathrm{clip}(1 - p))` (``norm.ppf``) with
+      :math:`1 - p` computed directly as a CDF, so that the lower tail does not
+      saturate at :math:`\Phi^{-1}(10^{-16}) \approx -8.2`;
+      # nilearn 0.14.1 glm/_utils.py z_score(pvalue, one_minus_pvalue) (PR #2567):
+      # use_cdf = norm.isf(clip(p)) < 0; z[use_cdf] = norm.ppf(clip(one_minus_p))[use_cdf]
+
+    Parameters
+    ----------
+    p_value : array_like
+        Upper-tail p-values (survival function of the statistic).
+    method : {'isf_clipped', 'two_tailed_ppf'}
+    stat, df : array_like, optional
+        A t statistic and its degrees of freedom; used by ``'two_tailed_ppf'`` to
+        compute :math:`1 - p = F_{t,\nu}(t)` when ``one_minus_p`` is not given.
+    one_minus_p : array_like, optional
+        The CDF of the statistic (nilearn ``Contrast.one_minus_pvalue``).
+
+    Returns
+    -------
+    z : ndarray, float64
+    """
+    from scipy import stats  # on use: the module loads without it (refglm --help)
+
+    p_value = np.asarray(p_value, dtype=np.float64)
+    if method not in Z_METHODS:
+        raise InputError(
+            f"z_method: expected one of {Z_METHODS}, found {method!r}; pick a name from "
+            "refglm.glm.contrasts.Z_METHODS."
+        )
+    z_sf = stats.norm.isf(np.minimum(np.maximum(p_value, P_CLIP_LOW), P_CLIP_HIGH))
+    if method == "isf_clipped":
+        return z_sf
+    if one_minus_p is None:
+        if stat is None:
+            return z_sf
+        stat = np.asarray(stat, dtype=np.float64)
+        one_minus_p = stats.t.cdf(stat, np.minimum(df, DOFMAX))
+    one_minus_p = np.asarray(one_minus_p, dtype=np.float64)
+    z_cdf = stats.norm.ppf(np.clip(one_minus_p, P_CLIP_LOW, P_CLIP_HIGH))
+    return np.where(z_sf < 0, z_cdf, z_sf)
+
+
+@dataclass
+class ContrastResult:
+    r"""A contrast evaluated at every voxel.
+
+    Attributes
+    ----------
+    stat_type : {'t', 'F'}
+    contrast : ndarray, shape (q, n_regressors)
+    effect : ndarray, shape (q, n_voxels)
+    variance : ndarray, shape (q, q, n_voxels)
+    stat, p_value, z_score : ndarray, shape (n_voxels,)
+    df : ndarray, shape (n_voxels,)
+        Residual (denominator) degrees of freedom :math:`\nu`.
+    df_num : ndarray of shape (n_voxels,), or None
+        F only: numerator degrees of freedom, the rank of :math:`C V_v C^T`
+        (q unless the rows are linearly dependent); None for t.
+    """
+
+    stat_type: str
+    contrast: np.ndarray
+    effect: np.ndarray
+    variance: np.ndarray
+    stat: np.ndarray
+    p_value: np.ndarray
+    z_score: np.ndarray
+    df: np.ndarray
+    df_num: np.ndarray | None = None
+
+    def output(self, output_type: str) -> np.ndarray:
+        r"""One output map, by nilearn's ``output_type`` name.
+
+        .. math::
+            \texttt{z\_score} \mapsto z,\quad \texttt{stat} \mapsto t\ \text{or}\ F,\quad
+            \texttt{p\_value} \mapsto p,\quad \texttt{effect\_size} \mapsto C\hat\beta,\quad
+            \texttt{effect\_variance} \mapsto C V C^T \hat\sigma^2
+
+        A one-row contrast gives 1-D effect and variance maps (row 0, entry [0, 0]);
+        several rows give the (q, n_voxels) and (q, q, n_voxels) arrays.
+        # nistats first_level_model.py compute_contrast: getattr(contrast, output_type)()
+        # over Contrast.z_score / stat / p_value / effect_size / effect_variance.
+        """
+        if output_type == "z_score":
+            return self.z_score
+        if output_type == "stat":
+            return self.stat
+        if output_type == "p_value":
+            return self.p_value
+        if output_type == "effect_size":
+            return self.effect[0] if self.effect.shape[0] == 1 else self.effect
+        if output_type == "effect_variance":
+            return self.variance[0, 0] if self.variance.shape[0] == 1 else self.variance
+        raise InputError(
+            f"output_type: expected one of z_score, stat, p_value, effect_size, "
+            f"effect_variance; found {output_type!r}; pick one of those names."
+        )
+
+
+def f_quadratic_form(
+    effect: np.ndarray, weights: np.ndarray, labels: np.ndarray, ranks: np.ndarray
+) -> np.ndarray:
+    r""":math:`\lVert W_k^{1/2} C\hat\beta_v \rVert^2` for every voxel, model by model.
+
+    The quadratic form :math:`(C\hat\beta)^T W (C\hat\beta)` computed as nistats
+    and nilearn compute it: the effect whitened by the matrix square root of
+    :math:`W = (C V C^T)^{-1}`, then squared and summed. On an ill-conditioned
+    design (FIR) the two orders differ by ~1e-6 relatively. When the rows are
+    dependent (``ranks[k] < q``, where nistats and nilearn fail), :math:`W` is a
+    pseudo-inverse and its square root is taken from its eigendecomposition.
+    # nistats contrasts.py compute_contrast: wcbeta = np.dot(sqrtm(invcov), cbeta);
+    # Contrast.stat: np.sum(effect ** 2, 0) / dim / variance. nilearn 0.14.1: the same.
+    """
+    import scipy.linalg  # on use: the module loads without it (refglm --help)
+
+    quad = np.empty(effect.shape[1])
+    order = np.argsort(labels, kind="stable")
+    models, starts = np.unique(labels[order], return_index=True)
+    for k, members in zip(models, np.split(order, starts[1:]), strict=True):
+        if ranks[k] == weights.shape[1]:
+            root = np.real(scipy.linalg.sqrtm(weights[k]))
+        else:
+            values, vectors = np.linalg.eigh(weights[k])
+            root = (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
+        whitened = np.dot(root, effect[:, members])
+        quad[members] = np.sum(whitened**2, axis=0)
+    return quad
+
+
+def f_weights(C: np.ndarray, ccov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""The F quadratic form's matrix and numerator df of each model.
+
+    ``ccov[k]`` is :math:`C V_k C^T`. Full rank: its inverse (nistats' ``inv``);
+    rank r < q: its pseudo-inverse and df r (statsmodels ``wald_test``); rank 0
+    (every row outside the row space of the design): NotEstimableError.
+    """
+    q = C.shape[0]
+    ranks = np.linalg.matrix_rank(ccov)  # statsmodels wald_test: matrix_rank(cov_p)
+    rows = "[" + "; ".join(" ".join(f"{w:g}" for w in row) for row in C) + "]"
+    if np.any(ranks == 0):
+        raise NotEstimableError(
+            f"contrast {rows}: expected rows in the row space of the design, found "
+            f"C (X~'X~)^+ C' = 0 (rank 0) for {int(np.sum(ranks == 0))} of {len(ranks)} "
+            "whitened design(s); contrast columns that the design varies (check with "
+            "refglm.glm.contrasts.is_estimable)."
+        )
+    if np.all(ranks == q):
+        return np.linalg.inv(ccov), ranks
+    found = ", ".join(str(r) for r in np.unique(ranks))
+    warnings.warn(
+        f"contrast {rows}: an F test of {q} rows whose covariance C (X~'X~)^+ C' has "
+        f"rank {found} < {q}: the rows are linearly dependent. F uses its pseudo-inverse "
+        f"and df1 = {found}, as statsmodels f_test does (the same hypothesis, the same F "
+        f"as {found} independent row(s)); drop the dependent rows to get that F without "
+        "this warning.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return np.linalg.pinv(ccov), ranks
+
+
+def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> ContrastResult:
+    r"""t or F statistic of the contrast ``C`` at every voxel.
+
+    With :math:`V_v = (\tilde X^T \tilde X)^+` of voxel v's whitened design
+    (``fit.cov_unscaled[fit.labels[v]]``) and :math:`\nu_v` its residual df:
+
+    t (one row :math:`c`):
+
+    .. math::
+        e_v = c\hat\beta_v,\quad s^2_v = c V_v c^T \hat\sigma^2_v,\quad
+        t_v = e_v / \sqrt{\max(s^2_v, 10^{-50})},\quad p_v = 1 - F_{t,\nu_v}(t_v)
+
+    F (q rows :math:`C`), with :math:`r_v = \operatorname{rank}(C V_v C^T)`:
+
+    .. math::
+        F_v = \frac{(C\hat\beta_v)^T (C V_v C^T)^{+} (C\hat\beta_v)}
+                   {r_v \max(\hat\sigma^2_v, 10^{-50})},\quad
+        p_v = 1 - F_{F;\,r_v,\nu_v}(F_v)
+
+    and z from p by :func:`z_from_p` with the convention's ``z_method``, for t and F
+    alike (nilearn's ``one_minus_pvalue`` is the t or F CDF).
+
+    When the rows are linearly independent (:math:`r_v = q`, every tutorial
+    contrast) :math:`(\cdot)^+` is the inverse and this is nistats' F, computed as
+    nistats does: the inverse of :math:`C V_v C^T` per whitened design
+    (``vcov(dispersion=1)``), then divided by :math:`q\max(\hat\sigma^2_v, 10^{-50})`,
+    so a voxel with zero residual variance gets a finite F (0 when its effect is 0)
+    instead of a singular matrix.
+    # nistats contrasts.py compute_contrast: invcov = inv(reg.vcov(matrix=con_val,
+    # dispersion=1.0)); Contrast.stat: sum(wcbeta**2) / dim / maximum(rss, tiny);
+    # regression.py Tcontrast (vcov = C cov C^T * dispersion)
+
+    When they are linearly dependent (``['active', 'active']``, ``['active - rest',
+    'rest - active']``) nistats and nilearn 0.14.1 fail in ``np.linalg.inv``
+    (``LinAlgError: Singular matrix``). refglm follows its statsmodels reference
+    instead: the pseudo-inverse, numerator df :math:`r_v` (the rank, by
+    ``np.linalg.matrix_rank``), and a ``UserWarning`` naming the rows, the rank and
+    the fix (drop the dependent rows). That F is the F test of the same hypothesis
+    :math:`C\beta = 0` written with :math:`r_v` independent rows, so the answer
+    does not depend on how the hypothesis was written, and it equals
+    ``GLSAR(...).fit().f_test(C)`` voxel by voxel, as for independent rows.
+    # statsmodels base/model.py LikelihoodModelResults.wald_test (f_test):
+    # invcov = np.linalg.pinv(cov_p); J_ = np.linalg.matrix_rank(cov_p); if J_ < J:
+    # warn "covariance of constraints does not have full rank", J = J_; F /= J
+    # Both engines share this function (model.FirstLevelModel.contrast_result).
+
+    Parameters
+    ----------
+    fit : refglm.glm.engines.statsmodels.GLMFit
+    C : ndarray, shape (q, n_regressors)
+        From :func:`as_contrast_matrix`.
+    stat_type : {'t', 'F'} or None
+        Default 't' for one row, 'F' for more (nistats).
+    z_method : {'isf_clipped', 'two_tailed_ppf'}
+        See :func:`z_from_p`.
+
+    Returns
+    -------
+    ContrastResult
+        ``df_num`` holds :math:`r_v` for F.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``stat_type`` or ``z_method``, or a t contrast of several rows.
+    NotEstimableError
+        For an F contrast with :math:`C V_v C^T = 0` (every row outside the design's
+        row space).
+
+    Warns
+    -----
+    UserWarning
+        For an F contrast whose rows are linearly dependent (rank < q).
+    """
+    from scipy import stats  # on use: the module loads without it (refglm --help)
+
+    if z_method not in Z_METHODS:
+        raise InputError(
+            f"z_method: expected one of {Z_METHODS}, found {z_method!r}; pick a name from "
+            "refglm.glm.contrasts.Z_METHODS."
+        )
+    C = np.atleast_2d(np.asarray(C, dtype=np.float64))
+    q = C.shape[0]
+    if stat_type is None:
+        stat_type = "t" if q == 1 else "F"
+    if stat_type not in STAT_TYPES:
+        raise InputError(
+            f"stat_type: expected 't' or 'F', found {stat_type!r}; pass stat_type=None to "
+            "choose by the number of rows."
+        )
+    if stat_type == "t" and q != 1:
+        raise InputError(
+            f"contrast: a t contrast has one row, found {q}; use stat_type='F' for several rows."
+        )
+    effect = C @ fit.beta  # (q, v)
+    # C (V_k C^T), in this order, model by model: nistats model.py and nilearn 0.14.1
+    # glm/model.py vcov: np.dot(matrix, np.dot(self.cov, np.transpose(matrix))). For an
+    # ill-conditioned design (FIR) V_k has large entries that cancel, and another order
+    # of the sums moves the t statistic by ~1e-7 relatively.
+    ccov = np.stack([np.dot(C, np.dot(V, C.T)) for V in fit.cov_unscaled])  # (n_models, q, q)
+    variance = np.moveaxis(ccov[fit.labels], 0, -1) * fit.sigma2  # (q, q, v)
+    df = np.minimum(fit.df_resid, DOFMAX)
+    df_num = None
+    if stat_type == "t":
+        stat = effect[0] / np.sqrt(np.maximum(variance[0, 0], TINY))
+        p_value = stats.t.sf(stat, df)
+        one_minus_p = stats.t.cdf(stat, df) if z_method == "two_tailed_ppf" else None
+    else:
+        weights, ranks = f_weights(C, ccov)  # (n_models, q, q), (n_models,)
+        df_num = ranks[fit.labels].astype(np.float64)
+        quad = f_quadratic_form(effect, weights, fit.labels, ranks)
+        stat = quad / df_num / np.maximum(fit.sigma2, TINY)
+        p_value = stats.f.sf(stat, df_num, df)
+        one_minus_p = stats.f.cdf(stat, df_num, df) if z_method == "two_tailed_ppf" else None
+    z = z_from_p(p_value, z_method, one_minus_p=one_minus_p)
+    return ContrastResult(stat_type, C, effect, variance, stat, p_value, z, fit.df_resid, df_num)

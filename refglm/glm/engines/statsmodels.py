@@ -1,0 +1,384 @@
+"""The reference fit: every voxel through statsmodels, in a plain loop.
+
+Arrays in, arrays out, in the shape of nilearn's ``run_glm``: ``Y`` is
+(n_scans, n_voxels), ``X`` is (n_scans, n_regressors).
+
+For ``noise_model='ar1'`` the fit has three passes, as nistats' ``run_glm``:
+
+1. ``sm.OLS(y, X).fit()`` for each voxel, keeping the residuals;
+2. the AR(1) coefficient of each voxel's residuals (``noise.estimate_rho``),
+   then binned (``noise.bin_rho``);
+3. a statsmodels ``GLSAR`` fit with that fixed rho for each voxel.
+
+The GLSAR class is chosen by the convention's ``whiten_scan0``:
+statsmodels' own ``GLSAR`` drops scan 0; nistats' ``ARModel`` keeps it
+unscaled, so :class:`KeepScan0GLSAR` overrides ``whiten`` and nothing else.
+Degrees of freedom come from statsmodels: ``nobs - rank(X)``, 96 - 16 = 80
+on the tutorial with scan 0 kept.
+
+The ``'iterative'`` AR fit reproduces ``sm.GLSAR(y, X, rho=1).iterative_fit()``
+voxel by voxel, with no binning.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import numpy as np
+import statsmodels.api as sm
+from joblib import Parallel, delayed, parallel_config
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
+
+from refglm.exceptions import InputError
+from refglm.glm.engines._common import (
+    GLMFit,
+    check_glm_arguments,
+    chunks,
+    resolve_ar_choices,
+    scipy_pinv_cov,
+)
+from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho
+
+__all__ = [
+    "KeepScan0GLSAR",
+    "PraisWinstenGLSAR",
+    "glsar_class",
+    "contrast_cov",
+    "run_glm",
+]
+
+
+class KeepScan0GLSAR(sm.GLSAR):
+    r"""statsmodels GLSAR whose AR(1) whitening keeps scan 0 unscaled.
+
+    .. math:: \tilde x_0 = x_0, \qquad \tilde x_t = x_t - \rho x_{t-1}
+
+    # nistats regression.py ARModel.whiten keeps scan 0 unscaled; statsmodels'
+    # GLSAR.whiten drops it. Only ``whiten`` changes, so the estimator, the
+    # pinv, the scale and df = nobs - rank(X) are statsmodels' own.
+    """
+
+    def whiten(self, x):
+        return ar1_whiten(x, self.rho[0], scan0="keep")
+
+
+class PraisWinstenGLSAR(sm.GLSAR):
+    r"""statsmodels GLSAR with Prais-Winsten scaling of scan 0.
+
+    .. math:: \tilde x_0 = \sqrt{1-\rho^2}\, x_0, \qquad \tilde x_t = x_t - \rho x_{t-1}
+    """
+
+    def whiten(self, x):
+        return ar1_whiten(x, self.rho[0], scan0="prais_winsten")
+
+
+_GLSAR_CLASSES = {"keep": KeepScan0GLSAR, "drop": sm.GLSAR, "prais_winsten": PraisWinstenGLSAR}
+
+
+def glsar_class(scan0: str):
+    """The statsmodels model class that whitens scan 0 as ``scan0`` says."""
+    try:
+        return _GLSAR_CLASSES[scan0]
+    except KeyError:
+        raise InputError(
+            f"whiten_scan0: expected one of {tuple(_GLSAR_CLASSES)}, found {scan0!r}"
+        ) from None
+
+
+def _float64(Y):
+    """A chunk's data as float64, converted where the chunk is fitted (exact for float32).
+
+    The chunks travel to joblib workers in the caller's dtype (float32 for the
+    tutorial), half the bytes of float64, and give the same float64 values.
+    """
+    return np.asarray(Y, dtype=np.float64)
+
+
+def contrast_cov(res, cov_pinv: str = "scipy") -> np.ndarray:
+    r"""The unscaled covariance :math:`(\tilde X^T\tilde X)^+ = P P^T`, :math:`P = \tilde X^+`.
+
+    ``cov_pinv`` says whose pseudo-inverse :math:`P` is, which matters for an
+    ill-conditioned design (an FIR model: condition number ~4e5, where the two
+    differ by ~1e-6 relatively in :math:`c P P^T c^T`):
+
+    - ``'scipy'``: ``scipy.linalg.pinv(X~)``, what nistats and nilearn compute
+      their contrast variances from;
+      # nistats regression.py OLSModel.initialize: calc_beta = spl.pinv(X~);
+      # nilearn 0.14.1 glm/regression.py OLSModel.initialize: the same
+    - ``'statsmodels'``: statsmodels' own ``normalized_cov_params`` (its
+      ``pinv_extended``, numpy's SVD, ``rcond=1e-15``).
+
+    ``res`` is a statsmodels results object; its model's ``wexog`` is
+    :math:`\tilde X`. The fit itself (``params``, ``scale``) is statsmodels'
+    either way.
+    """
+    if cov_pinv == "statsmodels":
+        return np.asarray(res.normalized_cov_params)
+    return scipy_pinv_cov(np.asarray(res.model.wexog))
+
+
+def _silencing_per_voxel_rank_warnings(func):
+    """Run ``func`` with statsmodels' SingularMatrixWarning silenced.
+
+    statsmodels raises it at every voxel's fit of a rank-deficient design (tens
+    of thousands of lines on a brain mask); :func:`run_glm` reports it once.
+    """
+
+    @functools.wraps(func)
+    def silenced(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            # GLSAR.iterative_fit's convergence test divides by |beta|, 0/0 for the
+            # zero coefficients of a rank-deficient design: the same flood
+            warnings.filterwarnings(
+                "ignore", "invalid value encountered in divide", RuntimeWarning, "statsmodels"
+            )
+            return func(*args, **kwargs)
+
+    return silenced
+
+
+@_silencing_per_voxel_rank_warnings
+def _ols_chunk(Y, X):
+    """OLS of every column of ``Y`` with statsmodels, one voxel at a time."""
+    Y = _float64(Y)
+    n, v = Y.shape
+    beta = np.empty((X.shape[1], v))
+    sigma2 = np.empty(v)
+    resid = np.empty((n, v))
+    for j in range(v):
+        res = sm.OLS(Y[:, j], X).fit()
+        beta[:, j] = res.params
+        sigma2[j] = res.scale
+        resid[:, j] = res.resid
+    return beta, sigma2, resid
+
+
+@_silencing_per_voxel_rank_warnings
+def _ar1_chunk(Y, X, rho, scan0, keep_cov, cov_pinv="scipy"):
+    """GLSAR with a fixed rho for every column of ``Y``, one voxel at a time.
+
+    With ``keep_cov`` each voxel's ``normalized_cov_params`` is returned too
+    (used when rho is not binned, so every voxel has its own whitened design).
+    """
+    model_class = glsar_class(scan0)
+    Y = _float64(Y)
+    v = Y.shape[1]
+    p = X.shape[1]
+    beta = np.empty((p, v))
+    sigma2 = np.empty(v)
+    df = np.empty(v)
+    cov = np.empty((v, p, p)) if keep_cov else None
+    for j in range(v):
+        res = model_class(Y[:, j], X, rho=float(rho[j])).fit()
+        beta[:, j] = res.params
+        sigma2[j] = res.scale
+        df[j] = res.df_resid
+        if keep_cov:
+            cov[j] = contrast_cov(res, cov_pinv)
+    return beta, sigma2, df, cov
+
+
+@_silencing_per_voxel_rank_warnings
+def _iterative_chunk(Y, X, maxiter, cov_pinv="statsmodels"):
+    """``sm.GLSAR(y, X, rho=1).iterative_fit(maxiter)`` for every column of ``Y``."""
+    Y = _float64(Y)
+    v = Y.shape[1]
+    p = X.shape[1]
+    beta = np.empty((p, v))
+    sigma2 = np.empty(v)
+    df = np.empty(v)
+    rho = np.empty(v)
+    cov = np.empty((v, p, p))
+    for j in range(v):
+        model = sm.GLSAR(Y[:, j], X, rho=1)
+        res = model.iterative_fit(maxiter=maxiter)
+        beta[:, j] = res.params
+        sigma2[j] = res.scale
+        df[j] = res.df_resid
+        rho[j] = model.rho[0]
+        cov[j] = contrast_cov(res, cov_pinv)
+    return beta, sigma2, df, rho, cov
+
+
+def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
+    """Run ``func`` on each chunk, in order, serially or through joblib."""
+    if n_jobs == 1 and backend is None:
+        out = []
+        for sl in slices:
+            out.append(func(*[a(sl) for a in args_of_slice]))
+            if progress is not None:
+                progress(sl.stop - sl.start)
+        return out
+    # joblib >= 1.6 selects the Dask backend (and any registered one) through
+    # parallel_config; Parallel(backend="dask") fails there.
+    config = parallel_config(backend=backend) if backend is not None else nullcontext()
+    out = []
+    with config:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        for sl, res in zip(
+            slices,
+            parallel(delayed(func)(*[a(sl) for a in args_of_slice]) for sl in slices),
+            strict=True,
+        ):
+            out.append(res)
+            if progress is not None:
+                progress(sl.stop - sl.start)
+    return out
+
+
+def run_glm(
+    Y: np.ndarray,
+    X: np.ndarray,
+    noise_model: str = "ar1",
+    *,
+    ar_estimator: str | None = None,
+    ar_binning: str | None = None,
+    ar_bins: int = 100,
+    whiten_scan0: str | None = None,
+    ar_fit: str = "fixed",
+    ar_maxiter: int = 3,
+    cov_pinv: str = "scipy",
+    n_jobs: int = 1,
+    chunk_size: int = 2048,
+    backend: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GLMFit:
+    r"""Fit the first-level GLM to every voxel with statsmodels.
+
+    .. math::
+        Y_v = X\beta_v + \varepsilon_v, \quad
+        \varepsilon_{t} = \rho_v \varepsilon_{t-1} + \eta_t,\quad
+        \hat\beta_v = (\tilde X^T \tilde X)^{+} \tilde X^T \tilde Y_v,\quad
+        \hat\sigma^2_v = \lVert \tilde Y_v - \tilde X \hat\beta_v \rVert^2 / (n - \mathrm{rank}(X))
+
+    with :math:`\tilde{\cdot}` the AR(1) whitening of ``noise.ar1_whiten``.
+    # nistats first_level_model.py run_glm (OLS pass, rho, ARModel per bin)
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_scans, n_voxels)
+        Scaled data. float32 input is converted exactly to float64.
+    X : ndarray, shape (n_scans, n_regressors)
+        Design matrix.
+    noise_model : {'ar1', 'ols'}
+    ar_estimator, ar_binning, ar_bins, whiten_scan0, ar_fit, ar_maxiter
+        The convention's AR choices (see ``conventions.py``); ``None`` takes
+        nistats' value for ``ar_fit='fixed'`` and the one ``'iterative'`` requires
+        (:func:`resolve_ar_choices`). ``ar_fit='fixed'``
+        whitens with the binned OLS-residual estimate; ``'iterative'`` calls
+        statsmodels ``GLSAR.iterative_fit`` per voxel instead.
+    n_jobs : int
+        joblib workers over voxel chunks; results do not depend on it.
+    chunk_size : int
+        Voxels per chunk; results do not depend on it.
+    backend : str or None
+        joblib backend (``'dask'`` inside ``joblib.parallel_config``).
+    progress : callable or None
+        Called with the number of voxels finished after each chunk (per pass).
+
+    Returns
+    -------
+    GLMFit
+    """
+    ar_estimator, ar_binning, whiten_scan0 = resolve_ar_choices(
+        ar_fit, ar_estimator, ar_binning, whiten_scan0
+    )
+    Y, X = check_glm_arguments(
+        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv
+    )
+    n, v = Y.shape
+    p = X.shape[1]
+    rank = int(np.linalg.matrix_rank(X))
+    if rank < p:
+        # statsmodels' SingularMatrixWarning, raised at every voxel's fit, once
+        warnings.warn(
+            f"X: rank {rank} < {p} columns; statsmodels fits every voxel with the "
+            "pseudo-inverse, and only estimable contrasts can be computed.",
+            SingularMatrixWarning,
+            stacklevel=2,
+        )
+    slices = chunks(v, max(1, int(chunk_size)))
+
+    def y_of(sl):
+        return Y[:, sl]  # converted to float64 by the chunk function, in the worker
+
+    def x_of(sl):
+        return X
+
+    if noise_model == "ar1" and ar_fit == "iterative":
+        parts = _map_chunks(
+            _iterative_chunk,
+            slices,
+            n_jobs,
+            backend,
+            progress,
+            y_of,
+            x_of,
+            lambda sl: ar_maxiter,
+            lambda sl: cov_pinv,
+        )
+        beta = np.concatenate([q[0] for q in parts], axis=1)
+        sigma2 = np.concatenate([q[1] for q in parts])
+        df = np.concatenate([q[2] for q in parts])
+        rho = np.concatenate([q[3] for q in parts])
+        cov = np.concatenate([q[4] for q in parts])
+        return GLMFit(beta, sigma2, df, rho, rho, np.arange(v), cov, noise_model)
+
+    parts = _map_chunks(_ols_chunk, slices, n_jobs, backend, progress, y_of, x_of)
+    beta = np.concatenate([q[0] for q in parts], axis=1)
+    sigma2 = np.concatenate([q[1] for q in parts])
+    resid = np.concatenate([q[2] for q in parts], axis=1)
+    del parts
+
+    if noise_model == "ols":
+        with warnings.catch_warnings():  # reported once, above
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            ols = sm.OLS(np.zeros(n), X).fit()
+        return GLMFit(
+            beta,
+            sigma2,
+            np.full(v, float(ols.df_resid)),
+            np.full(v, np.nan),
+            np.zeros(v),
+            np.zeros(v, dtype=int),
+            contrast_cov(ols, cov_pinv)[None],
+            noise_model,
+        )
+
+    rho_raw = estimate_rho(resid, ar_estimator)
+    del resid
+    rho = bin_rho(rho_raw, ar_bins, ar_binning)
+    # Unbinned rho gives every voxel its own whitened design: keep each fit's
+    # covariance instead of refitting one model per distinct rho below.
+    per_voxel_cov = ar_binning == "none"
+    parts = _map_chunks(
+        _ar1_chunk,
+        slices,
+        n_jobs,
+        backend,
+        progress,
+        y_of,
+        x_of,
+        lambda sl: rho[sl],
+        lambda sl: whiten_scan0,
+        lambda sl: per_voxel_cov,
+        lambda sl: cov_pinv,
+    )
+    beta = np.concatenate([q[0] for q in parts], axis=1)
+    sigma2 = np.concatenate([q[1] for q in parts])
+    df = np.concatenate([q[2] for q in parts])
+    if per_voxel_cov:
+        cov = np.concatenate([q[3] for q in parts])
+        return GLMFit(beta, sigma2, df, rho_raw, rho, np.arange(v), cov, noise_model)
+    values, labels = np.unique(rho, return_inverse=True)
+    model_class = glsar_class(whiten_scan0)
+    cov = np.empty((len(values), p, p))
+    with warnings.catch_warnings():  # reported once, below
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        for k, value in enumerate(values):
+            cov[k] = contrast_cov(model_class(np.zeros(n), X, rho=float(value)).fit(), cov_pinv)
+    return GLMFit(beta, sigma2, df, rho_raw, rho, labels.ravel(), cov, noise_model)

@@ -1,0 +1,377 @@
+"""Reading and writing images: the only module of refglm that imports nibabel.
+
+Everything numerical downstream takes plain arrays and affines; this module
+turns files (or nibabel images) into those arrays, and back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from refglm.exceptions import InputError
+from refglm.io.atomic import atomic_write_bytes
+
+__all__ = [
+    "read_volume",
+    "load_run",
+    "run_shape",
+    "stored_dtype",
+    "to_image",
+    "image_data",
+    "save_image",
+    "write_nifti_pair",
+]
+
+
+def _describe(img) -> str:
+    return str(img) if isinstance(img, str | os.PathLike) else type(img).__name__
+
+
+def _check_affine(img, shown: str) -> None:
+    """Raise InputError unless the image's affine is finite and invertible.
+
+    nibabel raises HeaderDataError (or returns NaN) for a header whose sform
+    holds NaN, and a singular affine has no voxel <-> mm mapping; both would
+    fail later, far from the file.
+    """
+    try:
+        affine = np.asarray(img.affine, dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - nibabel's HeaderDataError and relatives
+        raise InputError(
+            f"{shown}: expected a header with a valid voxel-to-mm affine, found one nibabel "
+            f"cannot read ({exc.__class__.__name__}: {exc}); fix the sform/qform "
+            "(e.g. with fslorient) or regenerate the image."
+        ) from None
+    if affine.shape != (4, 4) or not np.isfinite(affine).all():
+        raise InputError(
+            f"{shown}: expected a finite 4x4 voxel-to-mm affine, found "
+            f"{'non-finite values in it' if affine.shape == (4, 4) else affine.shape}; fix the "
+            "sform/qform (e.g. with fslorient) or regenerate the image."
+        )
+    if abs(np.linalg.det(affine[:3, :3])) == 0:
+        raise InputError(
+            f"{shown}: expected an invertible voxel-to-mm affine, found a singular one "
+            "(zero voxel size or collinear axes); fix the sform/qform or regenerate the image."
+        )
+
+
+def _pair_file(header_path: Path) -> Path:
+    """The ``.img`` beside a ``.hdr`` (same case as the header's suffix)."""
+    return header_path.with_suffix(".IMG" if header_path.suffix == ".HDR" else ".img")
+
+
+def _load(img):
+    if isinstance(img, str | os.PathLike):
+        path = Path(img)
+        if not path.exists():
+            raise InputError(
+                f"{path}: expected an image (NIfTI/Analyze), found no such file (file not "
+                "found); check the path, or fetch the data with `refglm fetch spm-auditory`."
+            )
+        if path.suffix.lower() == ".hdr" and not _pair_file(path).exists():
+            raise InputError(
+                f"{path}: expected the Analyze/NIfTI pair {path.name} + "
+                f"{_pair_file(path).name}, found the header without its data file; "
+                "copy the .img beside the .hdr (or re-download the data)."
+            )
+        try:
+            loaded = nib.load(str(path), mmap=False)
+            # Touch the header shape so that non-images fail here, not later.
+            _ = loaded.shape
+        except Exception as exc:  # nibabel raises several unrelated types
+            raise InputError(
+                f"{path}: expected a NIfTI-1/2 or Analyze image, found a file that is not a "
+                f"readable image ({exc.__class__.__name__}: {exc}); re-download or regenerate it."
+            ) from exc
+        _check_affine(loaded, str(path))
+        return loaded
+    if hasattr(img, "get_fdata") and hasattr(img, "affine"):
+        _check_affine(img, type(img).__name__)
+        return img
+    raise InputError(
+        f"image input: expected a path or a nibabel image, found {type(img).__name__}; "
+        "pass a filename or nibabel.load(filename)."
+    )
+
+
+def read_volume(img, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Read one image as ``dtype`` data and its affine, with mmap off.
+
+    The values are those of ``np.asarray(img.dataobj, dtype=np.float64).astype(dtype)``
+    (nibabel's scaling applied in float64, then one cast to ``dtype``), bit for bit,
+    without holding a float64 copy of the whole image when ``dtype`` is narrower:
+    the stored array is cast to ``dtype`` directly when every stored value is
+    exact in float64 and the image is unscaled, else one volume at a time through
+    float64. The layout is nibabel's (Fortran order).
+
+    A ``(x, y, z, 1)`` volume is squeezed to 3-D, as the nistats fetcher
+    wrote the SPM auditory data.
+
+    Parameters
+    ----------
+    img : path or nibabel image
+    dtype : numpy dtype
+        Of the returned data (float64 by default; ``load_run`` asks for the run's
+        dtype).
+
+    Returns
+    -------
+    data : ndarray of ``dtype``, 3-D or 4-D
+    affine : ndarray, shape (4, 4)
+    """
+    loaded = _load(img)
+    if np.dtype(loaded.get_data_dtype()).kind == "c":
+        raise InputError(
+            f"{_describe(img)}: expected real-valued image data, found complex values "
+            f"({loaded.get_data_dtype()}); pass the magnitude (or real part) images."
+        )
+    try:
+        data = _read_as(loaded.dataobj, np.dtype(dtype))
+    except Exception as exc:
+        raise InputError(
+            f"{_describe(img)}: expected image data of shape {tuple(loaded.shape)}, found "
+            f"data that cannot be read ({exc.__class__.__name__}: {exc}); the file is "
+            "probably truncated. Re-download or regenerate it."
+        ) from exc
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    return data, np.asarray(loaded.affine, dtype=np.float64)
+
+
+def _exact_in_float64(dtype: np.dtype) -> bool:
+    """Whether every value of ``dtype`` is a float64 (so casting through float64 is exact)."""
+    return (dtype.kind == "f" and dtype.itemsize <= 8) or (
+        dtype.kind in "biu" and dtype.itemsize <= 4
+    )
+
+
+def _read_as(dataobj, dtype: np.dtype) -> np.ndarray:
+    """``np.asarray(dataobj, dtype=np.float64).astype(dtype)``, without the float64 copy.
+
+    For a narrower ``dtype``, always a new array (never the caller's in-memory array,
+    never a memory map); float64 is read exactly as before.
+    # nibabel arrayproxy.py ArrayProxy.__array__(dtype) -> _get_scaled(dtype): slope and
+    # intercept cast to dtype, volumeutils.apply_read_scaling (which returns the stored
+    # array itself for slope 1, intercept 0), promote_types(scaled, dtype), astype(dtype)
+    """
+    if dtype == np.float64:
+        return np.asarray(dataobj, dtype=np.float64)
+    if hasattr(dataobj, "get_unscaled"):
+        stored, slope, inter = dataobj.get_unscaled(), dataobj.slope, dataobj.inter
+        fresh = not isinstance(stored, np.memmap)  # nib.load(..., mmap=False) reads a new array
+    else:  # an in-memory image: the caller's array, unscaled
+        stored, slope, inter, fresh = np.asanyarray(dataobj), 1.0, 0.0, False
+    if (slope, inter) == (1, 0) and _exact_in_float64(stored.dtype):
+        # stored -> float64 is exact, so one cast gives the values of the two
+        data = np.asarray(stored, dtype=dtype)
+        if not fresh and np.may_share_memory(data, stored):
+            data = data.copy(order="K")
+        return data
+    # one volume (last axis) at a time through float64, as nibabel scales in float64
+    out = np.empty(stored.shape, dtype=dtype, order="F")
+    if stored.ndim < 4:
+        out[...] = _float64_of(stored, slope, inter)
+        return out
+    for k in range(stored.shape[-1]):
+        out[..., k] = _float64_of(stored[..., k], slope, inter)
+    return out
+
+
+def _float64_of(stored: np.ndarray, slope, inter) -> np.ndarray:
+    """nibabel's float64 read of part of a stored array (``ArrayProxy._get_scaled``)."""
+    from nibabel.volumeutils import apply_read_scaling
+
+    slope, inter = np.asanyarray(slope), np.asanyarray(inter)
+    if np.can_cast(slope, np.float64):
+        slope = slope.astype(np.float64)
+    if np.can_cast(inter, np.float64):
+        inter = inter.astype(np.float64)
+    scaled = apply_read_scaling(stored, slope, inter)
+    scaled = scaled.astype(np.promote_types(scaled.dtype, np.float64), copy=False)
+    return scaled.astype(np.float64, copy=False)
+
+
+def _as_run_list(run_imgs) -> Sequence:
+    """One run as a non-empty sequence: a single path or image becomes a list of one."""
+    if isinstance(run_imgs, str | os.PathLike) or hasattr(run_imgs, "affine"):
+        run_imgs = [run_imgs]
+    if not isinstance(run_imgs, Sequence) or len(run_imgs) == 0:
+        raise InputError(
+            "run_imgs: expected a 4-D image or a non-empty list of 3-D volumes, "
+            f"found {run_imgs!r}; pass the functional files of one run."
+        )
+    return run_imgs
+
+
+def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate the volumes of one run into a 4-D array of ``dtype``.
+
+    Mirrors ``nilearn.image.concat_imgs(..., dtype=np.float32)`` as the
+    nistats tutorial called it: each volume's values are nibabel's float64 read
+    cast to ``dtype``. The cast is where the tutorial's numbers come from (see
+    ``conventions.py``, ``input_dtype``). The run is held once: a 4-D file is read
+    straight into ``dtype`` (:func:`read_volume`), 3-D volumes are placed one by
+    one into the 4-D array, so the peak is about one ``dtype`` copy of the run.
+
+    Parameters
+    ----------
+    run_imgs : path, nibabel image, or sequence of 3-D paths/images
+        Either one 4-D image or a list of 3-D volumes of equal shape and
+        affine.
+    dtype : numpy dtype
+        Storage dtype of the 4-D array.
+
+    Returns
+    -------
+    data : ndarray, shape (x, y, z, n_scans)
+    affine : ndarray, shape (4, 4)
+    """
+    run_imgs = _as_run_list(run_imgs)
+    first, affine = read_volume(run_imgs[0], dtype)
+    if len(run_imgs) == 1:
+        if first.ndim != 4:
+            raise InputError(
+                f"{_describe(run_imgs[0])}: expected a 4-D run or several 3-D volumes, "
+                f"found {_shape_words(first.shape)}; pass every scan of the run as one 4-D "
+                "image or a list of 3-D volumes."
+            )
+        return first, affine
+    if first.ndim != 3:
+        raise InputError(
+            f"{_describe(run_imgs[0])}: expected 3-D volumes when several files are given, "
+            f"found shape {first.shape}; pass either one 4-D file or a list of 3-D files."
+        )
+    data = np.empty(first.shape + (len(run_imgs),), dtype=dtype)
+    data[..., 0] = first
+    for k, img in enumerate(run_imgs[1:], start=1):
+        vol, aff = read_volume(img, dtype)
+        _check_same_grid(img, vol.shape, aff, run_imgs[0], first.shape, affine)
+        data[..., k] = vol
+    return data, affine
+
+
+def run_shape(run_imgs) -> tuple[int, ...]:
+    """The 4-D shape of a run, from the image headers only (no voxel data is read).
+
+    Checks what :func:`load_run` checks, short of reading the data, so that a
+    missing, unreadable or mismatched file is reported before anything long
+    starts: the files exist and are images, several files are 3-D volumes of
+    one shape and affine, one file is a 4-D run.
+
+    Parameters
+    ----------
+    run_imgs : path, nibabel image, or sequence of 3-D paths/images
+        As :func:`load_run`.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(x, y, z, n_scans)``.
+
+    Raises
+    ------
+    InputError
+        As :func:`load_run` (a truncated data block is found only when read).
+    """
+    run_imgs = _as_run_list(run_imgs)
+    headers = [_load(img) for img in run_imgs]
+    shapes = [_squeezed_shape(h.shape) for h in headers]
+    if len(run_imgs) == 1:
+        if len(shapes[0]) != 4:
+            raise InputError(
+                f"{_describe(run_imgs[0])}: expected a 4-D run or several 3-D volumes, "
+                f"found {_shape_words(shapes[0])}; pass every scan of the run as one 4-D "
+                "image or a list of 3-D volumes."
+            )
+        return shapes[0]
+    first, affine = shapes[0], np.asarray(headers[0].affine, dtype=np.float64)
+    if len(first) != 3:
+        raise InputError(
+            f"{_describe(run_imgs[0])}: expected 3-D volumes when several files are given, "
+            f"found shape {first}; pass either one 4-D file or a list of 3-D files."
+        )
+    for img, header, shape in zip(run_imgs[1:], headers[1:], shapes[1:], strict=True):
+        _check_same_grid(
+            img, shape, np.asarray(header.affine, dtype=np.float64), run_imgs[0], first, affine
+        )
+    return first + (len(run_imgs),)
+
+
+def _shape_words(shape) -> str:
+    """``'a single volume of shape (x, y, z)'`` or ``'a 5-D image of shape (...)'``."""
+    shape = tuple(shape)
+    if len(shape) <= 3:
+        return f"a single volume of shape {shape}"
+    return f"a {len(shape)}-D image of shape {shape}"
+
+
+def _squeezed_shape(shape) -> tuple[int, ...]:
+    """A header shape as :func:`read_volume` returns the data: ``(x, y, z, 1)`` -> 3-D."""
+    shape = tuple(int(n) for n in shape)
+    return shape[:3] if len(shape) == 4 and shape[3] == 1 else shape
+
+
+def _check_same_grid(img, shape, aff, first_img, first_shape, first_affine) -> None:
+    if shape != first_shape:
+        raise InputError(
+            f"{_describe(img)}: expected a 3-D volume of shape {first_shape} like "
+            f"{_describe(first_img)}, found shape {shape}; all volumes of a run "
+            "must share one grid."
+        )
+    if not np.allclose(aff, first_affine, rtol=0, atol=1e-6):
+        raise InputError(
+            f"{_describe(img)}: expected the affine of {_describe(first_img)} (all "
+            f"volumes of a run share one grid), found one that differs by up to "
+            f"{float(np.abs(aff - first_affine).max()):g}; resample the volumes to one grid."
+        )
+
+
+def to_image(data: np.ndarray, affine: np.ndarray, header_descrip: str | None = None):
+    """Wrap an array and affine in a ``nibabel.Nifti1Image``."""
+    img = nib.Nifti1Image(np.asarray(data), np.asarray(affine, dtype=np.float64))
+    if header_descrip is not None:
+        img.header["descrip"] = header_descrip[:79].encode("ascii", "replace")
+    return img
+
+
+def image_data(img) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(data, affine)`` of a path or nibabel image, data as float64."""
+    loaded = _load(img)
+    return np.asarray(loaded.dataobj, dtype=np.float64), np.asarray(loaded.affine)
+
+
+def write_nifti_pair(data: np.ndarray, affine: np.ndarray, img_path) -> None:
+    """Write ``data`` as a NIfTI-1 pair (``.hdr`` + ``.img``), as the nistats fetcher did."""
+    nib.save(nib.Nifti1Pair(np.asarray(data), np.asarray(affine)), str(img_path))
+
+
+def save_image(img_or_data, path, affine=None) -> Path:
+    """Save a NIfTI image atomically; ``.nii.gz`` is written with a fixed mtime.
+
+    gzip stores a timestamp; nibabel's ``to_bytes`` followed by our own gzip
+    call with ``mtime=0`` makes repeated runs byte-identical.
+    """
+    import gzip
+
+    img = img_or_data if affine is None else to_image(img_or_data, affine)
+    raw = img.to_bytes()
+    path = Path(path)
+    if path.name.endswith(".gz"):
+        raw = gzip.compress(raw, compresslevel=6, mtime=0)
+    return atomic_write_bytes(path, raw)
+
+
+def stored_dtype(img) -> np.dtype:
+    """The dtype nibabel gives for an image's data (``np.asanyarray(img.dataobj)``).
+
+    Read from a one-voxel slice, which goes through the same scaling path as
+    the whole array. # nilearn _utils/niimg.py _get_data: np.asanyarray(img._dataobj)
+    """
+    loaded = _load(img)
+    corner = (slice(0, 1),) * len(loaded.shape)
+    return np.asanyarray(loaded.dataobj[corner]).dtype

@@ -1,0 +1,251 @@
+"""The methods paragraph and parameter table of the report, generated from the model.
+
+:func:`methods_paragraph` chooses each sentence by a parameter value (the
+engine that computed the numbers among them) or a choice of
+``refglm.conventions.Convention`` (``_CHOICE_TEXT``); :func:`engine_summary`
+is the report header's line on the engine; :func:`parameter_rows` lists the
+parameters and the convention's choices.
+"""
+
+from __future__ import annotations
+
+from refglm.report.wording import cluster_rule_text, peak_rule_text
+
+__all__ = ["methods_paragraph", "parameter_rows", "engine_summary"]
+
+#: The report header's line on how the numbers were computed, by engine.
+_ENGINE_SUMMARY = {
+    "statsmodels": "first-level GLM fitted voxel by voxel with statsmodels",
+    "vectorized": (
+        "first-level GLM fitted by the vectorized engine (batched numpy), tested equal to "
+        "the statsmodels reference within 1e-10"
+    ),
+}
+
+# The fit sentences of the methods paragraph, by engine: (OLS, AR refit).
+_ENGINE_FIT_TEXT = {
+    "statsmodels": (
+        "Each voxel was fitted by ordinary least squares (statsmodels <code>OLS</code>)",
+        "the model was refitted on AR(1)-whitened data (statsmodels <code>GLSAR</code> with "
+        "that fixed coefficient, ",
+    ),
+    "vectorized": (
+        "The numbers were computed by refglm's <code>vectorized</code> engine: all voxels at "
+        "once in batched numpy, with statsmodels' formulas (<code>pinv_extended</code>, rank, "
+        "scale), tested equal to the statsmodels reference (<code>OLS</code>, then "
+        "<code>GLSAR</code>) to within 10<sup>&minus;10</sup>&nbsp;(1 + |reference|) on every "
+        "fitted quantity (docs/performance.md). Each voxel was fitted by ordinary least "
+        "squares (one pseudo-inverse of the design for all voxels)",
+        "the model was refitted on AR(1)-whitened data (one whitened design and its "
+        "pseudo-inverse per distinct coefficient, as <code>GLSAR</code> with that fixed "
+        "coefficient, ",
+    ),
+}
+
+
+_HRF_TEXT = {
+    "spm": "the SPM canonical haemodynamic response function (HRF)",
+    "spm + derivative": "the SPM canonical HRF and its time derivative",
+    "spm + derivative + dispersion": "the SPM canonical HRF, its time and dispersion derivatives",
+    "glover": "the Glover HRF",
+    "glover + derivative": "the Glover HRF and its time derivative",
+    "glover + derivative + dispersion": "the Glover HRF, its time and dispersion derivatives",
+    "fir": "a finite impulse response (FIR) basis",
+    None: "no HRF (boxcars)",
+}
+
+_CHOICE_TEXT = {
+    ("input_dtype", "float32"): (
+        "The volumes were stacked as float32, as nilearn's "
+        "<code>concat_imgs(dtype=np.float32)</code> stored them for the tutorial."
+    ),
+    ("input_dtype", "float64"): "The volumes were stacked as float64.",
+    ("input_dtype", "native"): (
+        "The run was held in its native dtype: 3-D volumes stacked as float32, as nilearn's "
+        "<code>concat_imgs(dtype=np.float32)</code> stacked them for the tutorial (a 4-D "
+        "image keeps its stored dtype)."
+    ),
+    ("scaling_dtype", "input"): "computed in the data's dtype",
+    ("scaling_dtype", "float64"): "computed in float64",
+    ("ar_estimator", "lag1_ratio"): (
+        "the AR(1) coefficient of its residuals was estimated as "
+        "&rho; = &Sigma;<sub>t</sub> r<sub>t</sub> r<sub>t&minus;1</sub> / "
+        "&Sigma;<sub>t</sub> r<sub>t</sub><sup>2</sup> (nistats)"
+    ),
+    ("ar_estimator", "yule_walker"): (
+        "the AR(1) coefficient of its residuals was estimated by Yule-Walker with global "
+        "demeaning (nilearn &ge; 0.7)"
+    ),
+    ("ar_binning", "truncate"): "truncated toward zero to a grid of 1/{bins}",
+    ("ar_binning", "round"): "rounded to a grid of 1/{bins}",
+    ("ar_binning", "none"): "used without binning",
+    ("whiten_scan0", "keep"): "keeping scan 0 unscaled (nistats <code>ARModel</code>)",
+    ("whiten_scan0", "drop"): "dropping scan 0 (statsmodels <code>GLSAR</code>)",
+    ("whiten_scan0", "prais_winsten"): "scaling scan 0 by &radic;(1 &minus; &rho;<sup>2</sup>)",
+    ("z_method", "isf_clipped"): (
+        "z = &Phi;<sup>&minus;1</sup>(1 &minus; p) with p clipped to "
+        "[10<sup>&minus;300</sup>, 1 &minus; 10<sup>&minus;16</sup>] (nistats)"
+    ),
+    ("z_method", "two_tailed_ppf"): (
+        "z = &Phi;<sup>&minus;1</sup>(1 &minus; p), from the lower tail for negative t (nilearn)"
+    ),
+    ("fdr_formula", "nistats"): (
+        "the FDR threshold compares the sorted p-values with "
+        "&alpha;&middot;(i &minus; &frac12;)/n (nistats)"
+    ),
+    ("fdr_formula", "bh"): "the FDR threshold is Benjamini-Hochberg's &alpha;&middot;i/n",
+}
+
+
+def engine_summary(engine: str) -> str:
+    """The report header's line on the engine that computed the numbers.
+
+    Parameters
+    ----------
+    engine : {'statsmodels', 'vectorized'}
+
+    Returns
+    -------
+    str
+        E.g. ``'first-level GLM fitted voxel by voxel with statsmodels'``.
+    """
+    return _ENGINE_SUMMARY.get(engine, f"first-level GLM fitted by the {engine} engine")
+
+
+def _choice(field, value, **fmt) -> str:
+    text = _CHOICE_TEXT.get((field, value), f"{field} = {value}")
+    return text.format(**fmt)
+
+
+def methods_paragraph(parameters: dict, convention, design, mask_voxels: int, summaries) -> str:
+    """A methods paragraph (HTML) generated from the model's parameters and convention.
+
+    Each sentence is chosen by a parameter value or a choice of
+    ``refglm.conventions.Convention`` (see ``_CHOICE_TEXT``), so the text
+    changes with the model it describes: ``parameters['engine']`` says
+    which engine computed the numbers (statsmodels' classes voxel by voxel,
+    or the vectorized engine), ``parameters['map_cluster_threshold']`` what
+    the maps' cluster-size filter kept.
+
+    Parameters
+    ----------
+    parameters : dict
+        The model parameters (``statmap.json``).
+    convention : refglm.conventions.Convention
+    design : pandas.DataFrame
+    mask_voxels : int
+    summaries : list of refglm.first_level.derivatives.ContrastSummary
+
+    Returns
+    -------
+    str
+    """
+    from refglm._version import __version__
+
+    columns = [str(c) for c in design.columns]
+    n_scans = design.shape[0]
+    drifts = [c for c in columns if c.startswith("drift_")]
+    events = [c for c in columns if c not in drifts and c != "constant"]
+    t_r = float(parameters["t_r"])
+    hrf = _HRF_TEXT.get(parameters.get("hrf_model"), str(parameters.get("hrf_model")))
+    drift_model = parameters.get("drift_model")
+    if drift_model == "cosine":
+        hp = float(parameters["high_pass"])
+        drift = (
+            f"{len(drifts)} discrete cosine drift regressors (high-pass cut-off {hp:g} Hz, "
+            f"a period of {1 / hp:g} s)"
+        )
+    elif drift_model == "polynomial":
+        drift = f"polynomial drifts up to order {parameters.get('drift_order', 1)}"
+    else:
+        drift = "no drift regressors"
+    parts = [
+        f"The {n_scans} volumes of the run (repetition time {t_r:g} s) were analysed with "
+        f"refglm {__version__} under the <code>{convention.name}</code> convention. "
+        + _choice("input_dtype", convention.input_dtype),
+        f"A brain mask of {mask_voxels} voxels was computed from the mean image "
+        "(nilearn's <code>compute_epi_mask</code>), and each voxel's time series was "
+        "converted to percent signal change around its mean, "
+        "100&nbsp;(y<sub>t</sub> / y&#772; &minus; 1), "
+        + _choice("scaling_dtype", convention.scaling_dtype)
+        + ".",
+        f"The design matrix had {len(columns)} columns: {len(events)} event regressor"
+        f"{'s' if len(events) != 1 else ''} ({', '.join(events)}) convolved with {hrf}, "
+        f"{drift}, and a constant; frame times 0 to {float(design.index[-1]):g} s.",
+    ]
+    engine = parameters.get("engine", "statsmodels")
+    ols_text, ar_text = _ENGINE_FIT_TEXT.get(
+        engine,
+        (
+            f"Each voxel was fitted by ordinary least squares ({engine} engine)",
+            f"the model was refitted on AR(1)-whitened data ({engine} engine, ",
+        ),
+    )
+    if parameters.get("noise_model") == "ar1":
+        parts.append(
+            ols_text
+            + "; "
+            + _choice("ar_estimator", convention.ar_estimator)
+            + ", "
+            + _choice("ar_binning", convention.ar_binning, bins=convention.ar_bins)
+            + ", and "
+            + ar_text
+            + _choice("whiten_scan0", convention.whiten_scan0)
+            + "). Residual degrees of freedom: n &minus; rank(X)."
+        )
+    else:
+        parts.append(ols_text + "; residual degrees of freedom: n &minus; rank(X).")
+    names = ", ".join(f"<code>{s.name}</code> ({s.stat_type})" for s in summaries)
+    parts.append(
+        f"Contrasts {names} were converted to z through their one-sided p-values, "
+        + _choice("z_method", convention.z_method)
+        + "."
+    )
+    sided = "two-sided" if convention.two_sided else "one-sided (positive effects)"
+    keep = "&ge;" if convention.threshold_keep_equal else "&gt;"
+    parts.append(
+        f"Maps were thresholded {sided}, keeping z {keep} threshold; "
+        + _choice("fdr_formula", convention.fdr_formula)
+        + f"; clusters are sets of voxels joined by {convention.cluster_connectivity}-"
+        f"connectivity, and cluster tables list {peak_rule_text(_min_distance(summaries))} "
+        "(nistats <code>get_clusters_table</code>)."
+    )
+    n_min = parameters.get("map_cluster_threshold")
+    if cluster_rule_text(n_min):
+        parts.append(
+            f"The cluster-size filter (<code>cluster_threshold={n_min:g}</code>, on the maps "
+            f"whose &ldquo;clusters kept&rdquo; says so) removed "
+            f"{cluster_rule_text(n_min, 'removed')} and kept {cluster_rule_text(n_min)}."
+        )
+    return " ".join(parts)
+
+
+def _min_distance(summaries) -> float:
+    """The paring distance of the summaries' cluster tables (8 mm, nistats' default, if none)."""
+    distances = [
+        s.table_params["min_distance"]
+        for s in summaries
+        if s.table_params and "min_distance" in s.table_params
+    ]
+    return distances[0] if distances else 8.0
+
+
+def _plain(value) -> str:
+    """A parameter value as text: lists as ``[a, b]`` without quotes."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def parameter_rows(parameters: dict, convention) -> list[tuple[str, str]]:
+    """(name, value) rows of the model parameters, then of the convention's choices."""
+    rows = []
+    for key in sorted(parameters):
+        value = parameters[key]
+        if isinstance(value, dict):
+            value = "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+        rows.append((key, str(value)))
+    for key, value in convention.as_dict().items():
+        if key != "name":
+            rows.append((f"convention.{key}", str(value)))
+    return rows
