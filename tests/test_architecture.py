@@ -110,20 +110,51 @@ def test_every_public_name_of_a_subpackage_resolves(package):
         assert getattr(module, name) is not None, (package, name)
 
 
-@pytest.mark.parametrize("package", ["refglm.glm", "refglm.inference"])
-def test_numerics_do_not_print(package):
-    """Arrays in, arrays out: the numerics never print (found by path, no list to keep)."""
-    root = REPO / package.replace(".", "/")
-    printing = []
-    for path in sorted(root.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "print"
-            ):
-                printing.append(f"{path.relative_to(REPO)}:{node.lineno}")
+#: Every module of the numerics, found by path: a new module is checked without a list.
+NUMERICS = sorted(
+    str(p.relative_to(REPO))
+    for package in ("glm", "inference")
+    for p in (PACKAGE / package).rglob("*.py")
+)
+
+
+def _tree(rel: str) -> ast.Module:
+    return ast.parse((REPO / rel).read_text(), rel)
+
+
+@pytest.mark.parametrize("rel", NUMERICS)
+def test_numerics_do_not_print(rel):
+    """Arrays in, arrays out: the numerics never print."""
+    printing = [
+        node.lineno
+        for node in ast.walk(_tree(rel))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "print"
+    ]
     assert printing == []
+
+
+@pytest.mark.parametrize("rel", NUMERICS)
+def test_numerics_import_no_files_figures_or_conventions(rel):
+    """Per module, what the numerics contract of pyproject.toml forbids (imports in
+    functions included), so that a failure names the module and the line."""
+    forbidden = ("nibabel", "matplotlib", "jinja2", "refglm.io", "refglm.plotting")
+    forbidden += ("refglm.report", "refglm.cli", "refglm.conventions")
+    found = []
+    for node in ast.walk(_tree(rel)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        found += [
+            f"{node.lineno}: {n}"
+            for n in names
+            if any(n == f or n.startswith(f + ".") for f in forbidden)
+        ]
+    assert found == []
 
 
 # ------------------------------------------------------------------ the contracts
