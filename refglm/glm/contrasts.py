@@ -25,10 +25,18 @@ __all__ = [
     "compute_contrast",
     "STAT_TYPES",
     "Z_METHODS",
+    "CONTRAST_DTYPES",
+    "spm_contrast_space",
+    "spm_contrast_df",
+    "spm_t_contrast",
+    "spm_f_contrast",
 ]
 
 STAT_TYPES = ("t", "F")
 Z_METHODS = ("isf_clipped", "two_tailed_ppf")
+#: ``contrast_dtype``: contrasts from the float64 betas, or as SPM12 computes them from
+#: its float32 images (beta, then con/ess, then spmT/spmF, each stored as float32).
+CONTRAST_DTYPES = ("float64", "float32_images")
 
 # nistats contrasts.py Contrast: tiny = 1e-50, dofmax = 1e10 (nilearn 0.14.1: the same)
 TINY = 1e-50
@@ -140,7 +148,11 @@ class ContrastResult:
         Residual (denominator) degrees of freedom :math:`\nu`.
     df_num : ndarray of shape (n_voxels,), or None
         F only: numerator degrees of freedom, the rank of :math:`C V_v C^T`
-        (q unless the rows are linearly dependent); None for t.
+        (q unless the rows are linearly dependent), or SPM's effective ``eidf``; None
+        for t.
+    ess : ndarray of shape (n_voxels,), or None
+        F only, SPM's fits (``df='spm_effective'``): the extra sum of squares, SPM's
+        ``ess`` image (what SPM calls the contrast image of an F contrast).
     """
 
     stat_type: str
@@ -152,6 +164,7 @@ class ContrastResult:
     z_score: np.ndarray
     df: np.ndarray
     df_num: np.ndarray | None = None
+    ess: np.ndarray | None = None
 
     def output(self, output_type: str) -> np.ndarray:
         r"""One output map, by nilearn's ``output_type`` name.
@@ -244,7 +257,13 @@ def f_weights(C: np.ndarray, ccov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.linalg.pinv(ccov), ranks
 
 
-def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> ContrastResult:
+def compute_contrast(
+    fit,
+    C,
+    stat_type=None,
+    z_method: str = "isf_clipped",
+    contrast_dtype: str = "float64",
+) -> ContrastResult:
     r"""t or F statistic of the contrast ``C`` at every voxel.
 
     With :math:`V_v = (\tilde X^T \tilde X)^+` of voxel v's whitened design
@@ -299,11 +318,32 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
         Default 't' for one row, 'F' for more (nistats).
     z_method : {'isf_clipped', 'two_tailed_ppf'}
         See :func:`z_from_p`.
+    contrast_dtype : {'float64', 'float32_images'}
+        The convention's ``contrast_dtype``: ``'float32_images'`` computes the
+        effect from float32 betas and stores effect and statistic as float32, as
+        SPM12 does with its images (:func:`spm_t_contrast`).
 
     Returns
     -------
     ContrastResult
         ``df_num`` holds :math:`r_v` for F.
+
+    Notes
+    -----
+    A fit with SPM12's effective degrees of freedom (``fit.design_space.df_rule ==
+    'spm_effective'``, the ``spm12`` convention) gets SPM12's statistics instead
+    (:func:`spm_t_contrast`, :func:`spm_f_contrast`):
+
+    .. math::
+        T = \frac{c^T\hat\beta}{\sqrt{\mathrm{ResMS}\; c^T B c}},\qquad
+        F = \frac{\lVert H\hat\beta\rVert^2 / \mathrm{tr}(MV)}{\mathrm{ResMS}}
+
+    with :math:`B` = ``Bcov``, p from Student's t with ``erdf`` degrees of freedom,
+    or from F with (``eidf``, ``erdf``) (``spm_contrasts.m``, ``spm_FcUtil.m``), and z
+    from p by ``z_method``: under ``spm12`` (``'isf_clipped'``)
+    :math:`z = \Phi^{-1}(1 - p)`, SPM's "equivalent Z" of its results tables
+    (``spm_list.m``: ``Ze = spm_invNcdf(1 - Pz)``, which is Inf below its
+    tolerance where refglm clips p at 1e-300).
 
     Raises
     ------
@@ -338,7 +378,18 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
         raise InputError(
             f"contrast: a t contrast has one row, found {q}; use stat_type='F' for several rows."
         )
-    effect = C @ fit.beta  # (q, v)
+    if contrast_dtype not in CONTRAST_DTYPES:
+        raise InputError(
+            f"contrast_dtype: expected one of {CONTRAST_DTYPES}, found {contrast_dtype!r}; "
+            "pick a name from refglm.glm.contrasts.CONTRAST_DTYPES."
+        )
+    design_space = getattr(fit, "design_space", None)
+    if design_space is not None and design_space.df_rule == "spm_effective":
+        return _spm_contrast(fit, C, stat_type, z_method, contrast_dtype)
+    beta = _as_stored(fit.beta, contrast_dtype)
+    effect = C @ beta  # (q, v)
+    if contrast_dtype == "float32_images":
+        effect = _as_stored(effect, contrast_dtype)
     # C (V_k C^T), in this order, model by model: nistats model.py and nilearn 0.14.1
     # glm/model.py vcov: np.dot(matrix, np.dot(self.cov, np.transpose(matrix))). For an
     # ill-conditioned design (FIR) V_k has large entries that cancel, and another order
@@ -358,5 +409,166 @@ def compute_contrast(fit, C, stat_type=None, z_method: str = "isf_clipped") -> C
         stat = quad / df_num / np.maximum(fit.sigma2, TINY)
         p_value = stats.f.sf(stat, df_num, df)
         one_minus_p = stats.f.cdf(stat, df_num, df) if z_method == "two_tailed_ppf" else None
+    if contrast_dtype == "float32_images":
+        stat = _as_stored(stat, contrast_dtype)
+        p_value = stats.t.sf(stat, df) if stat_type == "t" else stats.f.sf(stat, df_num, df)
+        if z_method == "two_tailed_ppf":
+            one_minus_p = (
+                stats.t.cdf(stat, df) if stat_type == "t" else stats.f.cdf(stat, df_num, df)
+            )
     z = z_from_p(p_value, z_method, one_minus_p=one_minus_p)
     return ContrastResult(stat_type, C, effect, variance, stat, p_value, z, fit.df_resid, df_num)
+
+
+def _spm_contrast(fit, C, stat_type, z_method, contrast_dtype) -> ContrastResult:
+    """:func:`compute_contrast` of a fit with SPM12's effective df (see its Notes)."""
+    from scipy import stats  # on use: the module loads without it (refglm --help)
+
+    space = fit.design_space
+    erdf = float(space.erdf)
+    v = fit.beta.shape[1]
+    variance = (C @ space.Bcov @ C.T)[:, :, None] * fit.sigma2  # (q, q, v)
+    one_minus_p = None
+    if stat_type == "t":
+        con, stat = spm_t_contrast(C[0], fit.beta, fit.sigma2, space.Bcov, contrast_dtype)
+        effect, ess, df_num = con[None], None, None
+        p_value = stats.t.sf(stat, erdf)
+        if z_method == "two_tailed_ppf":
+            one_minus_p = stats.t.cdf(stat, erdf)
+    else:
+        _, X1o, Hsqr = spm_contrast_space(space.xKXs, C.T)
+        trMV, _, eidf = spm_contrast_df(X1o, space.xX_V)
+        ess, stat = spm_f_contrast(Hsqr, trMV, fit.beta, fit.sigma2, contrast_dtype)
+        effect = C @ _as_stored(fit.beta, contrast_dtype)
+        df_num = np.full(v, eidf)
+        p_value = stats.f.sf(stat, eidf, erdf)
+        if z_method == "two_tailed_ppf":
+            one_minus_p = stats.f.cdf(stat, eidf, erdf)
+    z = z_from_p(p_value, z_method, one_minus_p=one_minus_p)
+    return ContrastResult(
+        stat_type, C, effect, variance, stat, p_value, z, fit.df_resid, df_num, ess
+    )
+
+
+# ------------------------------------------------------------------ SPM12's contrasts
+
+
+def _as_stored(values, contrast_dtype: str) -> np.ndarray:
+    """``values`` as the image SPM would store and read back (float32), or float64."""
+    if contrast_dtype == "float32_images":
+        return np.asarray(values, dtype=np.float32).astype(np.float64)
+    return np.asarray(values, dtype=np.float64)
+
+
+def spm_contrast_space(xKXs, c: np.ndarray):
+    r"""The spaces of an F contrast, SPM12 ``spm_FcUtil('Set')``, ``'X1o'`` and ``'Hsqr'``.
+
+    ``c`` (p x q) is projected on the row space of the design :math:`\tilde X = KWX`
+    if it is not in it; then, with :math:`\tilde X = u\,\mathrm{diag}(d)\,v^T` of rank r,
+
+    .. math::
+        k = \mathrm{tol}\big(\mathrm{diag}(1/d_r)\, v_r^T c\big),\qquad
+        X_{1o} = u_r k,\qquad
+        H = \mathrm{ox}(k)^T \mathrm{diag}(d_r)\, v_r^T
+
+    so that the extra sum of squares is :math:`\lVert H\hat\beta\rVert^2`.
+    # SPM12 spm_FcUtil.m 'Set' ('c' branch: spm_sp('isinspp') / '+c->Tsp'),
+    # 'X1o' (spm_sp('cukxp-:')), 'Hsqr' (spm_sp('ox', spm_sp('set', ukX1o))' * spm_sp('cukx'))
+
+    Parameters
+    ----------
+    xKXs : refglm.glm.spm_linalg.SpmSpace
+        The design space of :math:`KWX`.
+    c : ndarray, shape (p, q)
+
+    Returns
+    -------
+    c : ndarray (p, q), as SPM stores it (``xCon.c``); X1o : (n, q); Hsqr : (r', p)
+    """
+    from refglm.glm.spm_linalg import SpmSpace
+
+    c = np.asarray(c, dtype=np.float64).reshape(xKXs.X.shape[1], -1).copy()
+    c[np.abs(c) < xKXs.tol] = 0  # spm_sp(':', sX, c)
+    if not xKXs.isinspp(c):
+        c = xKXs.opp_tol(c)
+    ukX1o = xKXs.cukxp_tol(c)
+    X1o = xKXs.ox() @ ukX1o
+    Hsqr = SpmSpace(ukX1o).ox().T @ xKXs.cukx()
+    return c, X1o, Hsqr
+
+
+def spm_contrast_df(X1o: np.ndarray, V: np.ndarray) -> tuple[float, float, float]:
+    r"""The effective numerator df of a contrast, SPM12 ``spm_SpUtil('trMV')``.
+
+    With :math:`u` an orthonormal basis of :math:`X_{1o}` and :math:`V` = ``xX.V``:
+
+    .. math:: \mathrm{tr}(MV) = \sum (u \circ Vu),\quad
+              \mathrm{tr}(MVMV) = \lVert u^T V u\rVert_F^2,\quad
+              \nu_1 = \mathrm{tr}(MV)^2 / \mathrm{tr}(MVMV)
+
+    # SPM12 spm_SpUtil.m 'trMV' and spm_FcUtil.m 'Set': [trMV, trMVMV] = spm_SpUtil('trMV', X1o, V);
+    # eidf = trMV^2/trMVMV
+
+    Returns
+    -------
+    trMV, trMVMV, eidf : float
+    """
+    from refglm.glm.spm_linalg import SpmSpace
+
+    space = SpmSpace(X1o)
+    u = space.u[:, : space.rk]
+    Vu = V @ u
+    trMV = float(np.sum(u * Vu))
+    uVu = u.T @ Vu
+    trMVMV = float(np.sum(uVu * uVu))
+    return trMV, trMVMV, trMV**2 / trMVMV
+
+
+def spm_t_contrast(c, beta, ResMS, Bcov, contrast_dtype: str = "float32_images"):
+    r"""SPM12's con and T images of a t contrast, SPM12 ``spm_contrasts.m``.
+
+    .. math::
+        \mathrm{con} = \sum_{j:\, c_j \ne 0} c_j \hat\beta_j,\qquad
+        T = \frac{\mathrm{con}}{\sqrt{\mathrm{ResMS}\cdot c^T B c}}
+
+    with :math:`B` = ``Bcov``. Under ``'float32_images'`` each :math:`\hat\beta_j` is
+    the float32 image SPM reads back, con is accumulated in c's order in float64 and
+    stored as float32, and T is computed from that stored con and stored as float32.
+    # SPM12 spm_contrasts.m lines 136-141 (cB = cB + c(Q(j)) * spm_data_read(V(j))) and
+    # 217-219 (Vc = c'*Bcov*c; SE = sqrt(l*Vc); Z = cB./SE)
+
+    Returns
+    -------
+    con, T : ndarray, shape (n_voxels,), float64 (holding float32 values when stored so)
+    """
+    c = np.asarray(c, dtype=np.float64).ravel()
+    beta = _as_stored(beta, contrast_dtype)
+    con = np.zeros(beta.shape[1])
+    for j in np.flatnonzero(np.abs(c) > 0):
+        con = con + c[j] * beta[j]
+    con = _as_stored(con, contrast_dtype)
+    Vc = float((c @ Bcov) @ c)
+    T = con / np.sqrt(np.asarray(ResMS, dtype=np.float64) * Vc)
+    return con, _as_stored(T, contrast_dtype)
+
+
+def spm_f_contrast(Hsqr, trMV: float, beta, ResMS, contrast_dtype: str = "float32_images"):
+    r"""SPM12's ESS and F images of an F contrast, SPM12 ``spm_contrasts.m``.
+
+    .. math:: \mathrm{ESS} = \sum_i \big(H\hat\beta\big)_i^2,\qquad
+              F = \frac{\mathrm{ESS} / \mathrm{tr}(MV)}{\mathrm{ResMS}}
+
+    with :math:`H` = ``Hsqr`` (:func:`spm_contrast_space`) and :math:`\mathrm{tr}(MV)`
+    from :func:`spm_contrast_df`; stored (and read back) as float32 under
+    ``'float32_images'``.
+    # SPM12 spm_contrasts.m lines 176-182 (ss = sum((h*ss).^2,1)) and 272-274
+    # (MVM = ess/trMV; Z = MVM./RVR)
+
+    Returns
+    -------
+    ess, F : ndarray, shape (n_voxels,)
+    """
+    beta = _as_stored(beta, contrast_dtype)
+    ess = _as_stored(np.sum((Hsqr @ beta) ** 2, axis=0), contrast_dtype)
+    F = (ess / trMV) / np.asarray(ResMS, dtype=np.float64)
+    return ess, _as_stored(F, contrast_dtype)

@@ -1,10 +1,12 @@
-"""Brain mask from the mean EPI, with ``nilearn.masking.compute_epi_mask`` semantics.
+"""Brain masks: nilearn's EPI mask, or SPM12's implicit mask (the convention's ``mask_method``).
 
-nistats' ``FirstLevelModel.fit`` builds ``NiftiMasker(mask_strategy='epi')``
-and fits it on the run; that calls ``compute_epi_mask`` with its defaults
-(lower_cutoff=0.2, upper_cutoff=0.85, connected=True, opening=2,
-exclude_zeros=False, ensure_finite=True). The steps below follow nilearn
-``masking.py`` (unchanged in substance from nilearn 0.5 to 0.14.1).
+- ``'compute_epi_mask'`` (nistats, nilearn): nistats' ``FirstLevelModel.fit`` builds
+  ``NiftiMasker(mask_strategy='epi')`` and fits it on the run; that calls
+  ``compute_epi_mask`` with its defaults (lower_cutoff=0.2, upper_cutoff=0.85,
+  connected=True, opening=2, exclude_zeros=False, ensure_finite=True). The steps
+  below follow nilearn ``masking.py`` (unchanged in substance from nilearn 0.5 to 0.14.1).
+- ``'spm_implicit'`` (SPM12): a voxel is analysed when its scaled value exceeds
+  ``mask_threshold * global * gSF`` in every scan (:func:`spm_implicit_mask`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ __all__ = [
     "epi_threshold",
     "compute_epi_mask",
     "largest_component",
+    "MASK_METHODS",
+    "SPM_MASK_THRESHOLD",
+    "spm_mask_thresholds",
+    "spm_implicit_mask",
 ]
 
 # FWHM = sigma * sqrt(8 ln 2)
@@ -27,6 +33,11 @@ FWHM_OVER_SIGMA = np.sqrt(8 * np.log(2))
 
 
 MASK_MEAN_DTYPES = ("input", "float64")
+#: ``mask_method``: nilearn's EPI mask of the mean image, or SPM12's implicit mask.
+MASK_METHODS = ("compute_epi_mask", "spm_implicit")
+#: SPM12 spm_fmri_spm_ui.m: the default implicit-mask threshold (batch ``mthresh``), a
+#: fraction of each scan's global.
+SPM_MASK_THRESHOLD = 0.8
 
 
 def mean_epi(data: np.ndarray, dtype: str = "input") -> np.ndarray:
@@ -186,3 +197,53 @@ def compute_epi_mask(
         mask = ndimage.binary_dilation(mask, iterations=2 * int(opening))
         mask = ndimage.binary_erosion(mask, iterations=int(opening))
     return mask.astype(bool)
+
+
+def spm_mask_thresholds(g, gSF, threshold: float = SPM_MASK_THRESHOLD) -> np.ndarray:
+    r"""SPM's analysis thresholds ``xM.TH``, one per scan, SPM12 ``spm_fmri_spm_ui.m``.
+
+    .. math:: TH_j = g_j\, gSF_j\, \theta
+
+    with :math:`\theta` the batch's ``mthresh`` (0.8). With global normalisation None
+    every :math:`gSF_j` is the session's factor, so each threshold still follows its
+    own scan's global.
+    # SPM12 spm_fmri_spm_ui.m line 367: xM.TH = xGX.rg.*xGX.gSF*gMT (in this order)
+    """
+    return (np.asarray(g, dtype=np.float64) * np.asarray(gSF, dtype=np.float64)) * threshold
+
+
+def spm_implicit_mask(data: np.ndarray, gSF, TH) -> np.ndarray:
+    r"""SPM12's analysis mask of a 4-D run (no explicit mask), SPM12 ``spm_spm.m``.
+
+    A voxel is kept when its scaled value exceeds the scan's threshold in *every*
+    scan (NaN fails) and its scaled series is not constant:
+
+    .. math:: \forall j:\ y_{vj}\, gSF_j > TH_j \quad\text{and}\quad
+              \exists j:\ y_{v,j+1} gSF_{j+1} \ne y_{vj} gSF_j
+
+    # SPM12 spm_spm.m lines 591, 596: Cm(Cm) = Y(:,Cm) > xM.TH(i); Cm(Cm) = any(diff(Y(:,Cm),1))
+
+    Parameters
+    ----------
+    data : ndarray, 4-D (x, y, z, n_scans)
+        The raw run (real values; compared in float64).
+    gSF, TH : ndarray, shape (n_scans,)
+        :func:`refglm.glm.scaling.spm_scale_factors` and :func:`spm_mask_thresholds`.
+
+    Returns
+    -------
+    mask : ndarray of bool, 3-D
+    """
+    if data.ndim != 4:
+        raise InputError(
+            f"data: expected a 4-D run (x, y, z, t), found shape {data.shape}; pass every "
+            "scan of the run."
+        )
+    gSF = np.asarray(gSF, dtype=np.float64)
+    TH = np.asarray(TH, dtype=np.float64)
+    keep = np.ones(data.shape[:3], dtype=bool)
+    for j in range(data.shape[3]):
+        keep &= np.asarray(data[..., j], dtype=np.float64) * gSF[j] > TH[j]
+    series = np.asarray(data[keep], dtype=np.float64) * gSF  # (n_kept, n_scans)
+    keep[keep] = np.any(np.diff(series, axis=1) != 0, axis=1)
+    return keep

@@ -10,7 +10,13 @@ Each function implements one named choice of ``conventions.py``:
   ``'none'`` statsmodels);
 - ``whiten_scan0``: what whitening does to the first scan
   (``'keep'`` nistats/nilearn, ``'drop'`` statsmodels GLSAR,
-  ``'prais_winsten'`` scaled by :math:`\\sqrt{1-\\rho^2}`).
+  ``'prais_winsten'`` scaled by :math:`\\sqrt{1-\\rho^2}`);
+- ``ar_fit='spm_reml'`` (SPM12, ``refglm.glm.engines.AR_FITS``): one serial
+  correlation matrix :math:`V` for the whole volume, SPM's global ReML of two AR(0.2)
+  covariance components on the pooled covariance of the voxels whose effects of
+  interest are significant (:func:`spm_ar_components`, :func:`spm_pooled_covariance`,
+  :func:`spm_reml`, :func:`spm_nonsphericity`), and :math:`W = V^{-1/2}`
+  (:func:`spm_whitening`).
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from refglm.exceptions import InputError
+from refglm.glm.contrasts import spm_contrast_space
+from refglm.glm.filtering import spm_filter
+from refglm.glm.spm_linalg import SpmSpace, spm_inv, spm_sqrtm, spm_svd
 
 __all__ = [
     "AR_ESTIMATORS",
@@ -29,6 +38,14 @@ __all__ = [
     "estimate_rho",
     "bin_rho",
     "ar1_whiten",
+    "SPM_AR_COEFFICIENT",
+    "SPM_UFP",
+    "spm_ar_components",
+    "spm_reml",
+    "spm_effects_of_interest",
+    "spm_pooled_covariance",
+    "spm_nonsphericity",
+    "spm_whitening",
 ]
 
 AR_ESTIMATORS = ("lag1_ratio", "yule_walker", "yule_walker_voxel")
@@ -245,3 +262,422 @@ def ar1_whiten(x: np.ndarray, rho: float, scan0: str = "keep") -> np.ndarray:
         f"whiten_scan0: expected one of {WHITEN_SCAN0}, found {scan0!r}; "
         "pick a name from refglm.glm.noise.WHITEN_SCAN0."
     )
+
+
+# -------------------------------------------------------- SPM12: global ReML of AR(0.2)
+
+#: SPM12 spm_spm.m / spm_fmri_spm_ui.m: the AR coefficient of the covariance components
+#: (``spm_Ce('ar', nscan, 0.2)`` for the batch's 'AR(1)').
+SPM_AR_COEFFICIENT = 0.2
+#: SPM12 spm_defaults.m: stats.fmri.ufp = 0.001, the p-value of the effects-of-interest
+#: F test that selects the voxels pooled for the ReML.
+SPM_UFP = 0.001
+# spm_Q.m zeroes the entries of K = inv(I - a*subdiag) with |K| <= 1e-4
+_SPM_Q_CUT = 1e-4
+# spm_diff.m: the step of the numerical derivative, dx = exp(-8)
+_SPM_DIFF_STEP = float(np.exp(-8))
+# spm_spm.m lines 443-444: W = W.*(abs(W) > 1e-6)
+_SPM_W_CUT = 1e-6
+
+
+def _spm_q(a: float, n: int) -> np.ndarray:
+    r"""The AR 'correlation' of SPM12 ``spm_Q.m`` (q = 0): ``toeplitz`` of ``[1 a a^2 ...]``.
+
+    :math:`K = (I - a\,S)^{-1}` (S the subdiagonal shift, so :math:`K_{ij} = a^{i-j}`),
+    entries :math:`|K| \le 10^{-4}` zeroed, :math:`Q = KK^T`, then
+    :math:`Q = \mathrm{toeplitz}(Q_{:,1})`. As :math:`K_{1,:} = e_1`,
+    :math:`Q_{:,1} = K_{:,1}` and :math:`Q_{ij} = a^{|i-j|}` while :math:`a^{|i-j|} > 10^{-4}`:
+    not the stationary AR(1) covariance. The powers are formed by repeated
+    multiplication, as MATLAB's forward substitution does.
+    # SPM12 spm_Q.m lines 41-47
+    """
+    col = np.zeros(n)
+    x = 1.0
+    for i in range(n):
+        col[i] = x
+        x = x * a
+    col = col * (np.abs(col) > _SPM_Q_CUT)
+    i = np.arange(n)
+    return col[np.abs(i[:, None] - i[None, :])]
+
+
+def spm_ar_components(n: int, a: float = SPM_AR_COEFFICIENT) -> list[np.ndarray]:
+    r"""The two covariance components of SPM's 'AR(1)', SPM12 ``spm_Ce('ar', n, a)``.
+
+    .. math:: Q_1 = Q - a\,\frac{\partial Q}{\partial a},\qquad
+              Q_2 = Q + a\,\frac{\partial Q}{\partial a}
+
+    with :math:`Q` from ``spm_Q`` and the derivative a forward difference of step
+    :math:`e^{-8}` (``spm_diff``).
+    # SPM12 spm_Ce.m lines 66-72; spm_diff.m line 39 (dx = exp(-8))
+    """
+    Q = _spm_q(a, n)
+    dQda = (_spm_q(a + 1.0 * _SPM_DIFF_STEP, n) - Q) / _SPM_DIFF_STEP
+    return [Q - dQda * a, Q + dQda * a]
+
+
+def _spm_logdet(C) -> float:
+    """log|C|, SPM12 ``spm_logdet.m`` (zero-diagonal rows and columns removed first)."""
+    C = np.atleast_2d(np.asarray(C, dtype=np.float64))
+    i = np.flatnonzero(np.diag(C))
+    C = C[np.ix_(i, i)]
+    if np.any(np.isnan(C)):
+        return float("nan")
+    tol = 1e-16
+    if np.any(C - np.diag(np.diag(C)) != 0):
+        if np.max(np.abs(C - C.T)) > tol:
+            s = np.linalg.svd(C, compute_uv=False)
+        else:
+            try:
+                return float(2 * np.sum(np.log(np.diag(np.linalg.cholesky(C)))))
+            except np.linalg.LinAlgError:
+                s = np.linalg.svd(C, compute_uv=False)
+    else:
+        s = np.diag(C)
+    s = s[(s > tol) & (s < 1 / tol)]
+    return float(np.sum(np.log(s)))
+
+
+def _spm_expm(J) -> np.ndarray:
+    """Matrix exponential, SPM12 ``spm_expm.m`` (Pade order 6, scaling and squaring)."""
+    J = np.asarray(J, dtype=np.float64)
+    eye = np.eye(J.shape[0])
+    _, e = np.frexp(np.max(np.sum(np.abs(J), axis=1)))
+    s = max(0, int(e) + 1)
+    J = J / 2.0**s
+    X = J.copy()
+    c = 0.5
+    E = eye + c * J
+    D = eye - c * J
+    q = 6
+    positive = True
+    for k in range(2, q + 1):
+        c = c * (q - k + 1) / (k * (2 * q - k + 1))
+        X = J @ X
+        cX = c * X
+        E = E + cX
+        D = D + cX if positive else D - cX
+        positive = not positive
+    E = np.linalg.solve(D, E)
+    for _ in range(s):
+        E = E @ E
+    return E
+
+
+def _spm_pinv(A) -> np.ndarray:
+    """SPM12 ``spm_pinv.m``: ``spm_inv(A'A) A'``, or an SVD when that is not finite."""
+    A = np.atleast_2d(np.asarray(A, dtype=np.float64))
+    X = spm_inv(A.T @ A)
+    if np.all(np.isfinite(X)):
+        return X @ A.T
+    U, S, V = spm_svd(A, 0)
+    tol = max(A.shape) * np.spacing(np.max(S))
+    r = int(np.sum(np.abs(S) > tol))
+    return (V[:, :r] / S[:r]) @ U[:, :r].T
+
+
+def _spm_dx(dfdx, f, t: float) -> np.ndarray:
+    r"""The regularised Newton step of SPM12 ``spm_dx.m`` (``t`` given as ``{t}``).
+
+    :math:`\tau = \exp(t - \log|J| / n)`; :math:`dx = (e^{\tau J} - I) J^{-1} f`, the
+    lower block of :math:`\exp\begin{pmatrix}0 & 0\\ \tau f & \tau J\end{pmatrix}`
+    (or :math:`-J^+ f` when :math:`\tau > e^{16}`).
+    """
+    f = np.asarray(f, dtype=np.float64).ravel()
+    n = f.size
+    t = np.exp(t - _spm_logdet(dfdx) / n)
+    if t > np.exp(16):
+        return -_spm_pinv(dfdx) @ f
+    J = np.zeros((n + 1, n + 1))
+    J[1:, 0] = t * f
+    J[1:, 1:] = t * dfdx
+    return np.real(_spm_expm(J)[:, 0][1:])
+
+
+def _spm_trace(A, B) -> float:
+    """SPM12 ``spm_trace.m``: trace(A*B) as sum(sum(A'.*B))."""
+    return float(np.sum(A.T * B))
+
+
+def _spm_log_evidence_reduce(qE, qC, pE, pC, rE, rC, tol=1e-8):
+    """Bayesian model reduction, SPM12 ``spm_log_evidence_reduce.m`` (ReML's pruning)."""
+    qE, pE, rE = (np.asarray(x, dtype=np.float64).ravel() for x in (qE, pE, rE))
+    prior_E = pE.copy()
+    U = spm_svd(pC, 1e-6)[0]
+    qE, pE, rE = U.T @ qE, U.T @ pE, U.T @ rE
+    qC, pC, rC = U.T @ qC @ U, U.T @ pC @ U, U.T @ rC @ U
+    qP, pP, rP = spm_inv(qC, tol), spm_inv(pC, tol), spm_inv(rC, tol)
+    sP = qP + rP - pP
+    sC = spm_inv(sP, tol)
+    pC = spm_inv(pP, tol)
+    sE = qP @ qE + rP @ rE - pP @ pE
+    F = _spm_logdet(rP @ qP @ sC @ pC) - (qE @ qP @ qE + rE @ rP @ rE - pE @ pP @ pE - sE @ sC @ sE)
+    F = F / 2
+    rE = sC @ sE
+    sE = U @ rE + prior_E - U @ U.T @ prior_E
+    return F, sE, U @ sC @ U.T
+
+
+# spm_reml.m: hP = exp(-8), the prior precision of the hyperparameters
+_SPM_REML_HP = float(np.exp(-8))
+
+
+def spm_reml(YY, X, Q, N=1, t=4.0, hE=0.0, hP=_SPM_REML_HP, K=32, log=None):
+    r"""ReML hyperparameters of :math:`C = \sum_i h_i Q_i`, SPM12 ``spm_reml.m``.
+
+    Fisher scoring on the log-likelihood of the sample covariance ``YY`` of ``N``
+    samples, with the column space of ``X`` removed
+    (:math:`P = C^{-1} - C^{-1}X(X^TC^{-1}X)^{-1}X^TC^{-1}`):
+
+    .. math::
+        \frac{\partial F}{\partial h_i} = -\tfrac{N}{2}\mathrm{tr}\big(PQ_i(I - P\,YY/N)\big)
+        - h_P (h_i - h_E),\qquad
+        \frac{\partial^2 F}{\partial h_i \partial h_j} = -\tfrac{N}{2}\mathrm{tr}(PQ_iPQ_j) - h_P
+
+    and SPM's own regularised step (``spm_dx`` with ``t``) and stopping rule:
+    after each step, :math:`p_F = \nabla F^T dh`; ``t`` becomes
+    :math:`\max(t - 1, -8)` if :math:`p_F` exceeds the previous value, else
+    :math:`\min(t + 1/4, 8)`; stop when :math:`p_F < 0.1`, or after ``K`` = 32
+    steps. SPM stops early (2 iterations on the SPM auditory data), and a
+    converged ReML is up to 1% away, so the iterations are reproduced, not the optimum.
+    h starts at 1 for every component whose diagonal is not yet covered, else 0.
+    # SPM12 spm_reml.m lines 70-180 (X = spm_svd(X,0); the loop; if dF < 1e-1, break)
+
+    Parameters
+    ----------
+    YY : ndarray (n, n)
+        Sample covariance (SPM's ``Cy``).
+    X : ndarray (n, p)
+        Design whose column space is removed (orthonormalised here, ``spm_svd``).
+    Q : list of ndarray (n, n)
+        Covariance components.
+
+    Returns
+    -------
+    V : ndarray (n, n)
+        :math:`\sum_i h_i Q_i`.
+    h : ndarray (m,)
+    Ph : ndarray (m, m)
+        The posterior precision of h.
+    log : list
+        ``(iteration, pF, t)`` per step.
+    """
+    log = [] if log is None else log
+    W = [np.asarray(q, dtype=np.float64) for q in Q]
+    YY = np.asarray(YY, dtype=np.float64)
+    keep = np.flatnonzero(np.all(np.isfinite(YY), axis=0))
+    YY = YY[np.ix_(keep, keep)]
+    Q = [q[np.ix_(keep, keep)] for q in W]
+    n, m = Q[0].shape[0], len(Q)
+    if X is None or np.size(X) == 0:
+        X = np.zeros((n, 0))
+    else:
+        X = spm_svd(np.asarray(X, dtype=np.float64)[keep, :], 0)[0]
+    h = np.zeros(m)
+    covered = np.zeros(n, dtype=bool)
+    for i in range(m):
+        diagonal = np.diag(Q[i]) != 0
+        h[i] = float(np.any(diagonal & ~covered))
+        covered |= diagonal
+    hE = np.zeros(m) + hE
+    hPm = np.eye(m) * hP
+    dF = np.inf
+    eye = np.eye(n)
+    dFdhh = np.zeros((m, m))
+    for k in range(1, K + 1):
+        C = np.zeros((n, n))
+        for i in range(m):
+            C = C + Q[i] * h[i]
+        iC = spm_inv(C)
+        iCX = iC @ X
+        P = iC - iCX @ spm_inv(X.T @ iCX) @ iCX.T if X.shape[1] else iC
+        U = eye - P @ YY / N
+        PQ = [P @ Q[i] for i in range(m)]
+        dFdh = np.array([-_spm_trace(PQ[i], U) * N / 2 for i in range(m)])
+        dFdhh = np.zeros((m, m))
+        for i in range(m):
+            for j in range(i, m):
+                dFdhh[i, j] = -_spm_trace(PQ[i], PQ[j]) * N / 2
+                dFdhh[j, i] = dFdhh[i, j]
+        dFdh = dFdh - hPm @ (h - hE)
+        dFdhh = dFdhh - hPm
+        dh = _spm_dx(dFdhh, dFdh, t)
+        h = h + dh
+        pF = float(dFdh @ dh)
+        t = max(t - 1, -8) if pF > dF else min(t + 1 / 4, 8)
+        if not np.isfinite(pF) or np.max(np.abs(dh)) > 1e6:
+            # spm_reml.m: "ReML: restarting" with a stronger prior on h
+            log.append((k, pF, t, "restart"))
+            return spm_reml(YY, X, Q, N, t, 0.0, hP * 2, K, log)
+        dF = pF
+        log.append((k, pF, t))
+        if dF < 1e-1:
+            break
+    V = np.zeros_like(W[0])
+    for i in range(m):
+        V = V + W[i] * h[i]
+    Ph = -dFdhh
+    if (np.min(np.linalg.eigvalsh(V)) < 0 or np.log(np.linalg.cond(Ph, 1)) > 16) and t > -4:
+        # spm_reml.m lines 190-215: prune redundant components (spm_log_evidence_reduce);
+        # Octave's condest is replaced by the exact 1-norm condition number
+        iQ, qE, pC, qC = [], h.copy(), np.linalg.inv(hPm), np.linalg.inv(Ph)
+        for i in range(m):
+            rC = pC.copy()
+            rC[i, :] = 0
+            rC[:, i] = 0
+            F, sE, sC = _spm_log_evidence_reduce(qE, qC, hE, pC, hE, rC)
+            if F > 2:
+                qE, qC, pC = sE, sC, rC
+            else:
+                iQ.append(i)
+        Vr, qEr, qPr, _ = spm_reml(YY, X, [Q[i] for i in iQ], N, t, 0.0, hP * 2, K, log)
+        h = hE.copy()
+        h[iQ] = qEr
+        Ph = hPm.copy()
+        Ph[np.ix_(iQ, iQ)] = qPr
+        return Vr, h, Ph, log
+    return V, h, Ph, log
+
+
+def spm_effects_of_interest(xKXs: SpmSpace, iX0) -> tuple:
+    r"""The 'effects of interest' F contrast: every column but ``iX0``, SPM12
+    ``spm_FcUtil('Set', 'F', 'iX0', iX0, xKXs)`` (``spm_SpUtil('i0->c')``).
+
+    :math:`c_0 = I_{:,iX_0}`, :math:`c_1 = I_{:,\text{others}}` (projected on the row
+    space if needed) and :math:`c = c_1 - P_{c_0} c_1` (entries below tolerance
+    zeroed); then its :math:`X_{1o}` and :math:`H` (``contrasts.spm_contrast_space``).
+
+    Returns
+    -------
+    c, X1o, Hsqr ; X1o and Hsqr are None when every column is of no interest.
+    """
+    p = xKXs.X.shape[1]
+    iX0 = np.atleast_1d(np.asarray(iX0, dtype=int))
+    others = np.setdiff1d(np.arange(p), iX0)
+    E = np.eye(p)
+    c0, c1 = E[:, iX0], E[:, others]
+    if not xKXs.isinspp(c0):
+        c0 = xKXs.opp_tol(c0)
+    if not xKXs.isinspp(c1):
+        c1 = xKXs.opp_tol(c1)
+    if c1.shape[1] == 0:
+        return np.zeros((p, 0)), None, None
+    if c0.shape[1]:
+        space0 = SpmSpace(c0)
+        c = space0.res(c1)
+        c[np.abs(c) < space0.tol] = 0
+    else:
+        r = xKXs.rk
+        c = xKXs.v[:, :r] @ np.diag(xKXs.ds[:r] ** 2) @ xKXs.v[:, :r].T
+    _, X1o, Hsqr = spm_contrast_space(xKXs, c)
+    return c, X1o, Hsqr
+
+
+def spm_pooled_covariance(Y, X, X0, iX0, f_threshold) -> dict:
+    r"""Voxel selection and pooled covariance for the ReML, SPM12 ``spm_est_non_sphericity.m``.
+
+    An OLS fit of the filtered data (:math:`W = I`): :math:`\hat\beta = (KX)^+ KY`,
+    :math:`\mathrm{ResSS}_v`. A voxel is selected when its effects of interest
+    (:func:`spm_effects_of_interest`) are significant,
+
+    .. math:: \frac{\lVert H\hat\beta_v\rVert^2}{\mathrm{tr}(MV)} >
+              U_F\,\frac{\mathrm{ResSS}_v}{\mathrm{tr}(RV)},\qquad
+              U_F = F^{-1}_{\mathrm{tr}(MV),\,\mathrm{tr}(RV)}(1 - 0.001)
+
+    (:math:`\mathrm{tr}(MV)` = rank of :math:`X_{1o}`, :math:`\mathrm{tr}(RV) = n -
+    \mathrm{rank}(KX)`), and the *raw* (scaled, unfiltered) series of the selected
+    voxels, each scaled to unit OLS residual variance, are pooled:
+
+    .. math:: C_y = \frac{1}{s}\sum_{v\ \text{selected}}
+              \frac{\mathrm{tr}(RV)}{\mathrm{ResSS}_v}\, y_v y_v^T
+
+    # SPM12 spm_est_non_sphericity.m lines 78 (trMV), 95 (UF = spm_invFcdf(1 - UFp,
+    # [trMV, trRV])), 170-194 (the selection and q = spdiags(sqrt(trRV./ResSS(j)'),...)),
+    # 234 (Cy = Cy/s)
+
+    Parameters
+    ----------
+    Y : ndarray (n, v)
+        Scaled data of the analysis-mask voxels.
+    X : ndarray (n, p)
+        ``xX.X``.
+    X0 : ndarray (n, k)
+        The drift basis (may have no column).
+    iX0 : array of int
+        Columns of no interest (SPM's ``xX.iB``, the constant; also the drift
+        columns when the drifts are in X).
+    f_threshold : callable
+        ``f_threshold(df1, df2)`` gives :math:`U_F`; SPM's is
+        ``refglm.inference.rft.spm_invFcdf(1 - 0.001, df1, df2)`` (a bisection, not
+        the exact quantile: it is what decides the selection).
+
+    Returns
+    -------
+    dict
+        ``Cy`` (n, n), ``selected`` (bool, v), ``UF``, ``trMV``, ``trRV``, ``n_selected``.
+
+    Raises
+    ------
+    InputError
+        When no voxel is selected (SPM: "There are no significant voxels").
+    """
+    n = Y.shape[0]
+    xKXs = SpmSpace(spm_filter(X0, X))
+    pKX = xKXs.pinv()
+    _, X1o, Hsqr = spm_effects_of_interest(xKXs, iX0)
+    trMV = SpmSpace(X1o).rk if X1o is not None else 1
+    trRV = n - xKXs.rk
+    UF = float(f_threshold(trMV, trRV))
+    KY = spm_filter(X0, Y)
+    beta = pKX @ KY
+    ResSS = np.sum(xKXs.res(KY) ** 2, axis=0)
+    del KY
+    if Hsqr is None:
+        selected = np.zeros(Y.shape[1], dtype=bool)
+    else:
+        selected = np.sum((Hsqr @ beta) ** 2, axis=0) / trMV > UF * ResSS / trRV
+    s = int(np.count_nonzero(selected))
+    if s == 0:
+        raise InputError(
+            "noise: expected voxels whose effects of interest are significant (SPM's "
+            "p < 0.001 F test, which selects the voxels of the ReML), found none; SPM stops "
+            "here too ('There are no significant voxels'): use noise_model='ols', or check "
+            "the events."
+        )
+    Ys = Y[:, selected] * np.sqrt(trRV / ResSS[selected])
+    Cy = (Ys @ Ys.T) / s
+    return dict(Cy=Cy, selected=selected, UF=UF, trMV=trMV, trRV=trRV, n_selected=s)
+
+
+def spm_nonsphericity(Cy, X, X0, components) -> dict:
+    r"""SPM's serial correlations :math:`V`, SPM12 ``spm_est_non_sphericity.m``.
+
+    .. math:: [V, h] = \mathrm{spm\_reml}(C_y, [X\ X_0], Q),\qquad
+              V \leftarrow V\, n / \mathrm{tr}(V)
+
+    # SPM12 spm_est_non_sphericity.m lines 270 ([V,h] = spm_reml(Cy,[X X0],Vi)) and 286
+    # (V = V*nscan/trace(V))
+
+    Returns
+    -------
+    dict
+        ``V`` (n, n), ``h`` (SPM's ``xVi.h``), ``Ph``, ``log`` (the ReML steps).
+    """
+    n = Cy.shape[0]
+    design = np.column_stack([X, X0]) if X0 is not None and X0.shape[1] else X
+    V, h, Ph, log = spm_reml(Cy, design, components)
+    return dict(V=V * n / np.trace(V), h=h, Ph=Ph, log=log)
+
+
+def spm_whitening(V) -> np.ndarray:
+    r"""SPM's whitening matrix :math:`W = V^{-1/2}`, entries of at most :math:`10^{-6}` set to 0.
+
+    .. math:: W = \mathrm{spm\_sqrtm}(\mathrm{spm\_inv}(V)),\qquad
+              W_{ij} \leftarrow W_{ij}\,[|W_{ij}| > 10^{-6}]
+
+    With :math:`V = I` (SPM's 'none') ``spm_inv`` adds its tolerance, so
+    :math:`W = (1 + \tau)^{-1/2} I`, 1 - 1.07e-14.
+    # SPM12 spm_spm.m lines 440-444: W = spm_sqrtm(spm_inv(xVi.V)); W = W.*(abs(W) > 1e-6)
+    """
+    W = spm_sqrtm(spm_inv(V))
+    return W * (np.abs(W) > _SPM_W_CUT)

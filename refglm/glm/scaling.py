@@ -1,8 +1,15 @@
-"""Signal dtypes and mean scaling of masked signals (pure numerics).
+"""Signal dtypes and the scaling of signals (pure numerics).
 
-The steps of ``FirstLevelModel.fit_array`` between masking and the GLM fit:
-:func:`signal_dtype` (the dtype the masked signals are held in) and
-:func:`mean_scaling` (percent signal change around the mean).
+The steps of ``FirstLevelModel.fit_array`` between loading and the GLM fit, chosen by
+the convention's ``scaling_method`` (:data:`SCALING_METHODS`):
+
+- ``'mean_scaling'`` (nistats, nilearn): :func:`signal_dtype` (the dtype the masked
+  signals are held in), then :func:`mean_scaling` (percent signal change around each
+  voxel's mean), after masking;
+- ``'spm_global'`` (SPM12): each scan's global (:func:`spm_global`, from the whole
+  raw volume), the scale factors ``gSF`` (:func:`spm_scale_factors`: session
+  grand-mean scaling for global normalisation None, per-scan for ``'scaling'``), and
+  the data SPM reads, :math:`Y \\cdot gSF` (:func:`spm_scale`).
 """
 
 from __future__ import annotations
@@ -12,11 +19,31 @@ import warnings
 import numpy as np
 
 from refglm.exceptions import InputError
+from refglm.glm.spm_linalg import seqsum
 
-__all__ = ["mean_scaling", "signal_dtype", "SCALING_DTYPES", "STANDARDIZE_RULES"]
+__all__ = [
+    "mean_scaling",
+    "signal_dtype",
+    "SCALING_DTYPES",
+    "STANDARDIZE_RULES",
+    "SCALING_METHODS",
+    "GLOBAL_NORMALIZATIONS",
+    "SPM_GRAND_MEAN",
+    "spm_global",
+    "spm_globals",
+    "spm_scale_factors",
+    "spm_scale",
+]
 
 SCALING_DTYPES = ("input", "float64")
 STANDARDIZE_RULES = ("without_scaling", "never")
+#: ``scaling_method``: nistats' percent signal change per voxel, or SPM12's globals.
+SCALING_METHODS = ("mean_scaling", "spm_global")
+#: ``FirstLevelModel(global_normalization=...)`` under ``'spm_global'``: SPM's 'None'
+#: (one factor for the session) and 'Scaling' (one per scan).
+GLOBAL_NORMALIZATIONS = (None, "scaling")
+#: SPM12 spm_fmri_spm_ui.m: GM = 100, the grand mean the session is scaled to.
+SPM_GRAND_MEAN = 100.0
 
 
 def signal_dtype(dtype) -> np.dtype:
@@ -71,3 +98,73 @@ def mean_scaling(Y: np.ndarray, axis=0, dtype: str = "input") -> tuple[np.ndarra
         )
     mean = np.maximum(mean, 1)
     return 100 * (Y / mean - 1), np.squeeze(mean, axis=axis)
+
+
+def spm_global(volume: np.ndarray) -> float:
+    r"""The global mean of one scan, SPM12 ``src/spm_global.c``.
+
+    .. math::
+        s_1 = \frac{\sum_v y_v}{8\,m},\qquad
+        g = \frac{1}{|\{v : y_v > s_1\}|} \sum_{v:\, y_v > s_1} y_v
+
+    over the :math:`m` finite voxels of the raw scan, both sums in double precision,
+    voxel after voxel in file (Fortran) order, as the C loop runs.
+    # SPM12 src/spm_global.c lines 60-80: s1 = s1/(8.0*m); then the mean of the voxels > s1
+
+    Parameters
+    ----------
+    volume : ndarray, 3-D
+        The raw scan, before any scaling.
+    """
+    values = np.asarray(volume, dtype=np.float64).ravel(order="F")
+    values = values[np.isfinite(values)]
+    s1 = seqsum(values) / (8.0 * values.size)
+    above = values[values > s1]
+    return seqsum(above) / above.size
+
+
+def spm_globals(data: np.ndarray) -> np.ndarray:
+    """:func:`spm_global` of every scan of a 4-D run (x, y, z, n), SPM's ``xGX.rg``."""
+    if data.ndim != 4:
+        raise InputError(
+            f"data: expected a 4-D run (x, y, z, n_scans), found shape {data.shape}; pass "
+            "every scan of the run."
+        )
+    return np.array([spm_global(data[..., j]) for j in range(data.shape[3])])
+
+
+def spm_scale_factors(g: np.ndarray, global_normalization=None) -> np.ndarray:
+    r"""SPM's scale factors ``xGX.gSF``, SPM12 ``spm_fmri_spm_ui.m``.
+
+    - global normalisation None (SPM's 'None'): one factor for the session, the
+      grand-mean scaling :math:`gSF_j = 100 / \bar g` (mean of the globals, summed in order);
+    - ``'scaling'`` (SPM's 'Scaling'): :math:`gSF_j = 100 / g_j` for each scan.
+
+    # SPM12 spm_fmri_spm_ui.m lines 318-330: gSF = GM./g; for 'None',
+    # gSF(SPM.Sess(i).row) = GM/mean(g(SPM.Sess(i).row))
+    """
+    if global_normalization not in GLOBAL_NORMALIZATIONS:
+        raise InputError(
+            f"global_normalization: expected one of {GLOBAL_NORMALIZATIONS}, found "
+            f"{global_normalization!r}; use None (SPM's 'None': session grand-mean "
+            "scaling) or 'scaling' (SPM's 'Scaling': each scan scaled by its own global)."
+        )
+    g = np.asarray(g, dtype=np.float64)
+    if global_normalization == "scaling":
+        return SPM_GRAND_MEAN / g
+    return np.full(g.shape, SPM_GRAND_MEAN / (seqsum(g) / g.size))
+
+
+def spm_scale(Y: np.ndarray, gSF: np.ndarray) -> np.ndarray:
+    r"""The data SPM reads: :math:`Y_{jv}\, gSF_j` in float64.
+
+    # SPM12 @file_array/subsref.m: the images are read as raw*scl_slope + scl_inter,
+    # with VY(j).pinfo(1:2,:) scaled by xGX.gSF(j) in spm_fmri_spm_ui.m
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_scans, n_voxels)
+        Raw signals (any real dtype; converted exactly to float64).
+    gSF : ndarray, shape (n_scans,)
+    """
+    return np.asarray(Y, dtype=np.float64) * np.asarray(gSF, dtype=np.float64)[:, None]

@@ -20,13 +20,21 @@ from refglm.glm.engines._common import (
     FIXED_DEFAULTS,
     ITERATIVE_REQUIRES,
     NOISE_MODELS,
+    SPM_MAX_RESIDUALS,
     GLMFit,
+    SpmDesignSpace,
     check_glm_arguments,
     check_noise_model,
+    check_spm_arguments,
     chunks,
     fit_passes,
+    pinv_cov,
     resolve_ar_choices,
     scipy_pinv_cov,
+    spm_design_space,
+    spm_glm_fit,
+    spm_residual_rows,
+    spm_trRV,
 )
 
 __all__ = [
@@ -45,7 +53,15 @@ __all__ = [
     "resolve_ar_choices",
     "chunks",
     "scipy_pinv_cov",
+    "pinv_cov",
     "fit_passes",
+    "SpmDesignSpace",
+    "spm_design_space",
+    "spm_trRV",
+    "spm_residual_rows",
+    "check_spm_arguments",
+    "spm_glm_fit",
+    "SPM_MAX_RESIDUALS",
 ]
 
 #: The engines ``FirstLevelModel(engine=...)`` accepts; the first is the reference.

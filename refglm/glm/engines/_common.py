@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from refglm.exceptions import InputError
+from refglm.glm.filtering import spm_filter
 from refglm.glm.noise import WHITEN_SCAN0
+from refglm.glm.spm_linalg import SpmSpace, matlab_round
 
 __all__ = [
     "GLMFit",
@@ -33,18 +35,36 @@ __all__ = [
     "resolve_ar_choices",
     "chunks",
     "scipy_pinv_cov",
+    "pinv_cov",
     "fit_passes",
+    "SpmDesignSpace",
+    "spm_design_space",
+    "spm_trRV",
+    "spm_residual_rows",
+    "check_spm_arguments",
+    "spm_glm_fit",
+    "SPM_MAX_RESIDUALS",
 ]
 
 #: The noise models of ``FirstLevelModel`` and both engines.
 NOISE_MODELS = ("ar1", "ols")
-#: ``ar_fit``: whiten once with the binned OLS-residual rho (nistats), or run
-#: statsmodels' ``GLSAR.iterative_fit`` per voxel.
-AR_FITS = ("fixed", "iterative")
-#: ``cov_pinv``: whose pseudo-inverse gives the contrast covariance (:func:`scipy_pinv_cov`).
-COV_PINVS = ("scipy", "statsmodels")
-#: ``df``: the residual degrees of freedom (statsmodels ``df_resid = nobs - rank``).
-DF_RULES = ("nobs_minus_rank",)
+#: ``ar_fit``: whiten once with the binned OLS-residual rho (nistats), run
+#: statsmodels' ``GLSAR.iterative_fit`` per voxel, or whiten every voxel with one
+#: matrix :math:`W = V^{-1/2}` from SPM12's global ReML (``refglm.glm.noise.spm_reml``),
+#: filtering data and design with SPM's high-pass filter, :math:`KWY` and :math:`KWX`.
+AR_FITS = ("fixed", "iterative", "spm_reml")
+#: ``cov_pinv``: whose pseudo-inverse gives the contrast covariance (:func:`pinv_cov`):
+#: scipy's, statsmodels' own, or SPM12's (``spm_sp('x-')``).
+COV_PINVS = ("scipy", "statsmodels", "spm")
+#: ``df``: the residual degrees of freedom and variance: statsmodels'
+#: ``df_resid = nobs - rank`` and ``scale = ssr / df_resid``; or SPM12's effective df
+#: ``erdf = trRV^2 / trRVRV`` with ``ResMS = ResSS / trRV`` and the contrast covariance
+#: ``Bcov`` that carries :math:`V` (:func:`spm_design_space`; requires ``ar_fit='spm_reml'``).
+DF_RULES = ("nobs_minus_rank", "spm_effective")
+
+#: SPM12 spm_defaults.m stats.maxres = 64: the standardised residuals kept for the
+#: smoothness estimate (spm_spm.m: iRes = round(linspace(1, nScan, min(nScan, 64)))).
+SPM_MAX_RESIDUALS = 64
 
 #: What ``ar_fit='iterative'`` requires: statsmodels 0.14
 #: ``regression/linear_model.py GLSAR.iterative_fit`` re-estimates rho with
@@ -87,6 +107,12 @@ class GLMFit:
         :math:`(\\tilde X^T \\tilde X)^+` of each distinct whitened design
         (statsmodels ``normalized_cov_params``).
     noise_model : str
+    design_space : SpmDesignSpace or None
+        ``ar_fit='spm_reml'`` only: the whitened, filtered design and SPM12's
+        quantities of the whole volume (:func:`spm_design_space`).
+    std_resid : ndarray of shape (min(n, 64), n_voxels), or None
+        ``ar_fit='spm_reml'`` only: SPM12's standardised residuals ``ResI`` at the
+        scans :func:`spm_residual_rows`, from which the smoothness is estimated.
     """
 
     beta: np.ndarray
@@ -97,6 +123,8 @@ class GLMFit:
     labels: np.ndarray
     cov_unscaled: np.ndarray
     noise_model: str
+    design_space: SpmDesignSpace | None = None
+    std_resid: np.ndarray | None = None
 
     @property
     def n_voxels(self) -> int:
@@ -134,7 +162,15 @@ def resolve_ar_choices(ar_fit, ar_estimator, ar_binning, whiten_scan0):
 
 
 def check_glm_arguments(
-    Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator=None, ar_binning=None, cov_pinv="scipy"
+    Y,
+    X,
+    noise_model,
+    ar_fit,
+    whiten_scan0,
+    ar_estimator=None,
+    ar_binning=None,
+    cov_pinv="scipy",
+    df="nobs_minus_rank",
 ):
     """Validate the arguments shared by both engines; return ``Y`` and float64 ``X``.
 
@@ -158,8 +194,20 @@ def check_glm_arguments(
         "cov_pinv",
         cov_pinv,
         COV_PINVS,
-        "'scipy' is nistats' and nilearn's, 'statsmodels' statsmodels' own",
+        "'scipy' is nistats' and nilearn's, 'statsmodels' statsmodels' own, 'spm' SPM12's",
     )
+    _check_choice(
+        "df",
+        df,
+        DF_RULES,
+        "'nobs_minus_rank' is statsmodels', 'spm_effective' SPM12's (with ar_fit='spm_reml')",
+    )
+    if df == "spm_effective" and ar_fit != "spm_reml":
+        raise InputError(
+            f"df='spm_effective': expected ar_fit='spm_reml' (SPM's effective df needs the "
+            f"one serial correlation matrix V of its ReML), found ar_fit={ar_fit!r}; use "
+            "df='nobs_minus_rank', or ar_fit='spm_reml'."
+        )
     _check_choice(
         "whiten_scan0", whiten_scan0, WHITEN_SCAN0, "pick a name from refglm.glm.noise.WHITEN_SCAN0"
     )
@@ -199,6 +247,27 @@ def scipy_pinv_cov(whitened_X: np.ndarray) -> np.ndarray:
     return pinv @ pinv.T
 
 
+def pinv_cov(whitened_X: np.ndarray, cov_pinv: str) -> np.ndarray:
+    r""":math:`P P^T` with :math:`P` the pseudo-inverse of ``whitened_X`` that ``cov_pinv`` names.
+
+    - ``'scipy'``: :func:`scipy_pinv_cov`;
+    - ``'spm'``: SPM12's ``spm_sp('x-')``, :math:`v_r\,\mathrm{diag}(1/d_r)\,u_r^T`
+      (``refglm.glm.spm_linalg.SpmSpace.pinv``).
+
+    ``'statsmodels'`` is the engines' own (statsmodels' ``pinv_extended``), which
+    each computes as it fits.
+    """
+    if cov_pinv == "scipy":
+        return scipy_pinv_cov(whitened_X)
+    if cov_pinv == "spm":
+        pinv = SpmSpace(whitened_X).pinv()
+        return pinv @ pinv.T
+    raise InputError(
+        f"cov_pinv: expected 'scipy' or 'spm' here, found {cov_pinv!r}; statsmodels' "
+        "pseudo-inverse is the engine's own."
+    )
+
+
 def fit_passes(noise_model: str, ar_fit: str, engine: str = "statsmodels") -> list[str]:
     """The passes over the voxels that an engine reports through ``progress``, in order.
 
@@ -207,6 +276,8 @@ def fit_passes(noise_model: str, ar_fit: str, engine: str = "statsmodels") -> li
     for ``ar_fit='iterative'`` (``GLSAR.iterative_fit``), whose rho iterations
     the vectorized engine runs first without reporting them.
     """
+    if ar_fit == "spm_reml":
+        return ["whitened, filtered fit (SPM)"]
     if noise_model == "ols":
         return ["OLS fit"]
     if ar_fit == "iterative":
@@ -214,3 +285,208 @@ def fit_passes(noise_model: str, ar_fit: str, engine: str = "statsmodels") -> li
             return ["AR(1) iterative fit; rho iterations first"]
         return ["AR(1) iterative fit"]
     return ["OLS pass", "AR(1) fit"]
+
+
+# ------------------------------------------------------------------ SPM12's estimation
+
+
+@dataclass
+class SpmDesignSpace:
+    r"""What SPM12's ``spm_spm.m`` computes once for the whole volume (``ar_fit='spm_reml'``).
+
+    Attributes
+    ----------
+    df_rule : {'nobs_minus_rank', 'spm_effective'}
+    xKXs : refglm.glm.spm_linalg.SpmSpace
+        The whitened, filtered design :math:`KWX` (``xX.xKXs``).
+    W, V : ndarray (n, n)
+        Whitening matrix and serial correlations (``xX.W``, ``xVi.V``).
+    X0 : ndarray (n, k)
+        The drift basis removed by :math:`K` (``xX.K.X0``; no column: no filter).
+    xX_V : ndarray (n, n)
+        :math:`K W V W^T K^T` (``xX.V``).
+    trRV, trRVRV, erdf : float
+        :math:`\mathrm{tr}(RV)`, :math:`\mathrm{tr}(RVRV)` and the effective df
+        :math:`\mathrm{tr}(RV)^2/\mathrm{tr}(RVRV)` (``xX.trRV``, ``xX.trRVRV``, ``xX.erdf``).
+    Bcov : ndarray (p, p)
+        The unscaled contrast covariance: :math:`(KWX)^+\, xX.V\, (KWX)^{+T}` (SPM's
+        ``xX.Bcov``) for ``'spm_effective'``, :math:`(KWX)^+ (KWX)^{+T}` otherwise.
+    df_resid : float
+        The residual df: ``erdf``, or :math:`n - \mathrm{rank}(KWX) - \mathrm{rank}(X_0)`.
+    denominator : float
+        What ResSS is divided by: ``trRV`` (SPM's ``ResMS``), or ``df_resid``.
+    ols_df : float
+        :math:`n - \mathrm{rank}(KWX)`, the df that standardises SPM's residuals.
+    """
+
+    df_rule: str
+    xKXs: SpmSpace
+    W: np.ndarray
+    V: np.ndarray
+    X0: np.ndarray
+    xX_V: np.ndarray
+    trRV: float
+    trRVRV: float
+    erdf: float
+    Bcov: np.ndarray
+    df_resid: float
+    denominator: float
+    ols_df: float
+
+    @property
+    def KWX(self) -> np.ndarray:
+        """The whitened, filtered design (``xX.xKXs.X``)."""
+        return self.xKXs.X
+
+
+def spm_trRV(xKXs: SpmSpace, V: np.ndarray) -> tuple[float, float]:
+    r""":math:`\mathrm{tr}(RV)` and :math:`\mathrm{tr}(RVRV)`, SPM12 ``spm_SpUtil('trRV')``.
+
+    With :math:`u` the orthonormal basis of :math:`KWX` (rank r),
+    :math:`R = I - uu^T` and :math:`V` = ``xX.V``:
+
+    .. math::
+        \mathrm{tr}(RV) = \mathrm{tr}(V) - \sum (u \circ Vu),\qquad
+        \mathrm{tr}(RVRV) = \lVert V\rVert_F^2 - 2\lVert Vu\rVert_F^2 + \lVert u^TVu\rVert_F^2
+
+    # SPM12 spm_SpUtil.m case 'trrv', lines 425-440
+    """
+    u = xKXs.u[:, : xKXs.rk]
+    Vu = V @ u
+    trRVRV = np.sum(V * V) - 2 * np.sum(Vu * Vu)
+    uVu = u.T @ Vu
+    trRVRV = trRVRV + np.sum(uVu * uVu)
+    return float(np.trace(V) - np.sum(u * Vu)), float(trRVRV)
+
+
+def spm_design_space(
+    X, X0, W, V, df_rule: str = "spm_effective", cov_pinv: str = "spm", pinv_KWX=None
+) -> SpmDesignSpace:
+    r"""SPM12's whitened, filtered design and its covariance quantities, SPM12 ``spm_spm.m``.
+
+    .. math::
+        \tilde X = K W X,\quad xX.V = K W V W^T K^T,\quad
+        \mathrm{erdf} = \mathrm{tr}(RV)^2/\mathrm{tr}(RVRV),\quad
+        B = \tilde X^+\, xX.V\, \tilde X^{+T}
+
+    # SPM12 spm_spm.m lines 448-462: xKXs = spm_sp('Set', spm_filter(K, W*X)); xX.V =
+    # spm_filter(K, spm_filter(K, W*V*W')'); [trRV, trRVRV] = spm_SpUtil('trRV', xKXs, xX.V);
+    # erdf = trRV^2/trRVRV; Bcov = pKX*xX.V*pKX'
+
+    With ``df_rule='nobs_minus_rank'`` the covariance is :math:`\tilde X^+\tilde X^{+T}`
+    and the df :math:`n - \mathrm{rank}(\tilde X) - \mathrm{rank}(X_0)`, the classical
+    count with the drifts of the filter.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        ``xX.X``.
+    X0 : ndarray (n, k)
+        Drift basis removed by the filter (may have no column).
+    W, V : ndarray (n, n)
+    df_rule : {'spm_effective', 'nobs_minus_rank'}
+    cov_pinv : {'spm', 'scipy', 'statsmodels'}
+        Whose pseudo-inverse :math:`\tilde X^+` is; ``'statsmodels'`` needs ``pinv_KWX``
+        (the engine's own).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X0 = np.zeros((X.shape[0], 0)) if X0 is None else np.asarray(X0, dtype=np.float64)
+    xKXs = SpmSpace(spm_filter(X0, W @ X))
+    xX_V = spm_filter(X0, spm_filter(X0, W @ V @ W.T).T)
+    trRV, trRVRV = spm_trRV(xKXs, xX_V)
+    erdf = trRV**2 / trRVRV
+    if cov_pinv == "statsmodels":
+        if pinv_KWX is None:
+            raise InputError("cov_pinv='statsmodels': expected the engine's pinv_KWX, found None.")
+        P = np.asarray(pinv_KWX, dtype=np.float64)
+    elif cov_pinv == "spm":
+        P = xKXs.pinv()
+    else:
+        import scipy.linalg  # on use: this module loads without scipy
+
+        P = scipy.linalg.pinv(xKXs.X)
+    n = X.shape[0]
+    ols_df = float(n - xKXs.rk)
+    if df_rule == "spm_effective":
+        Bcov = P @ xX_V @ P.T
+        df_resid, denominator = erdf, trRV
+    else:
+        Bcov = P @ P.T
+        rank_X0 = int(np.linalg.matrix_rank(X0)) if X0.shape[1] else 0
+        df_resid = denominator = ols_df - rank_X0
+    return SpmDesignSpace(
+        df_rule, xKXs, W, V, X0, xX_V, trRV, trRVRV, erdf, Bcov, df_resid, denominator, ols_df
+    )
+
+
+def spm_residual_rows(n_scans: int) -> np.ndarray:
+    """The 0-based scans of SPM's standardised residuals (``iRes``), SPM12 ``spm_spm.m``.
+
+    # SPM12 spm_spm.m lines 512, 535: nSres = min(nScan, maxres);
+    # iRes = round(linspace(1,nScan,nSres))
+    """
+    n_kept = min(int(n_scans), SPM_MAX_RESIDUALS)
+    return matlab_round(np.linspace(1, n_scans, n_kept)).astype(int) - 1
+
+
+def check_spm_arguments(Y, X, whitening, covariance, drift_basis, df, cov_pinv):
+    """Validate the arguments of the ``ar_fit='spm_reml'`` fit; return float64 arrays."""
+    Y = np.asarray(Y)
+    X = np.asarray(X, dtype=np.float64)
+    if Y.ndim != 2 or X.ndim != 2 or Y.shape[0] != X.shape[0]:
+        raise InputError(
+            f"Y, X: expected Y (n_scans, n_voxels) and X (n_scans, n_regressors) with the same "
+            f"n_scans, found Y {Y.shape} and X {X.shape}; build the design from this run's scans."
+        )
+    n = X.shape[0]
+    if whitening is None or covariance is None:
+        raise InputError(
+            "ar_fit='spm_reml': expected whitening= (W) and covariance= (V), (n_scans, n_scans) "
+            "matrices from refglm.glm.noise (spm_nonsphericity, spm_whitening), found None."
+        )
+    W = np.asarray(whitening, dtype=np.float64)
+    V = np.asarray(covariance, dtype=np.float64)
+    X0 = np.zeros((n, 0)) if drift_basis is None else np.asarray(drift_basis, dtype=np.float64)
+    for name, value, shape in (("whitening", W, (n, n)), ("covariance", V, (n, n))):
+        if value.shape != shape:
+            raise InputError(f"{name}: expected shape {shape}, found {value.shape}.")
+    if X0.ndim != 2 or X0.shape[0] != n:
+        raise InputError(f"drift_basis: expected ({n}, k), found shape {X0.shape}.")
+    _check_choice("df", df, DF_RULES, "pick a value from refglm.glm.engines.DF_RULES")
+    _check_choice("cov_pinv", cov_pinv, COV_PINVS, "pick a value from COV_PINVS")
+    return Y, X, W, V, X0
+
+
+def spm_glm_fit(beta, ResSS, resid_rows, space: SpmDesignSpace, noise_model: str) -> GLMFit:
+    r"""The :class:`GLMFit` of SPM's estimation, from each engine's beta and residuals.
+
+    .. math::
+        \mathrm{ResMS}_v = \mathrm{ResSS}_v / \mathrm{tr}(RV),\qquad
+        \mathrm{ResI}_{tv} = r_{tv} / \sqrt{\mathrm{ResSS}_v / (n - \mathrm{rank}(KWX))}
+
+    (``'nobs_minus_rank'``: ResSS divided by its df instead).
+    # SPM12 spm_spm.m line 632 (ResMS = ResSS/trRV) and 638 (ResI = res(iRes,:) ./
+    # sqrt(ResSS/erdf), with erdf = spm_SpUtil('trRV', xKXs) = n - rank at that point)
+
+    Parameters
+    ----------
+    beta : ndarray (p, v)
+    ResSS : ndarray (v,)
+    resid_rows : ndarray (min(n, 64), v)
+        The residuals at the scans :func:`spm_residual_rows`.
+    """
+    v = beta.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        std_resid = resid_rows / np.sqrt(ResSS / space.ols_df)
+    return GLMFit(
+        beta=beta,
+        sigma2=ResSS / space.denominator,
+        df_resid=np.full(v, space.df_resid),
+        rho_raw=np.full(v, np.nan),
+        rho=np.zeros(v),
+        labels=np.zeros(v, dtype=int),
+        cov_unscaled=space.Bcov[None],
+        noise_model=noise_model,
+        design_space=space,
+        std_resid=std_resid,
+    )

@@ -18,6 +18,13 @@ on the tutorial with scan 0 kept.
 
 The ``'iterative'`` AR fit reproduces ``sm.GLSAR(y, X, rho=1).iterative_fit()``
 voxel by voxel, with no binning.
+
+The ``'spm_reml'`` fit is SPM12's estimation (``spm_spm.m``): every voxel is whitened by
+one matrix :math:`W = V^{-1/2}` (SPM's global ReML, computed beforehand by
+``refglm.glm.noise``) and filtered by SPM's high-pass :math:`K`, and
+``sm.OLS(K W y, K W X).fit()`` gives beta, the residuals and their sum of squares;
+SPM's variance and df formulas are applied beside it (``ResMS = ResSS / trRV``,
+``erdf = trRV^2 / trRVRV``, ``Bcov``: :func:`refglm.glm.engines.spm_design_space`).
 """
 
 from __future__ import annotations
@@ -36,10 +43,15 @@ from refglm.exceptions import InputError
 from refglm.glm.engines._common import (
     GLMFit,
     check_glm_arguments,
+    check_spm_arguments,
     chunks,
+    pinv_cov,
     resolve_ar_choices,
-    scipy_pinv_cov,
+    spm_design_space,
+    spm_glm_fit,
+    spm_residual_rows,
 )
+from refglm.glm.filtering import spm_filter
 from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho
 
 __all__ = [
@@ -117,7 +129,7 @@ def contrast_cov(res, cov_pinv: str = "scipy") -> np.ndarray:
     """
     if cov_pinv == "statsmodels":
         return np.asarray(res.normalized_cov_params)
-    return scipy_pinv_cov(np.asarray(res.model.wexog))
+    return pinv_cov(np.asarray(res.model.wexog), cov_pinv)
 
 
 def _silencing_per_voxel_rank_warnings(func):
@@ -204,6 +216,51 @@ def _iterative_chunk(Y, X, maxiter, cov_pinv="statsmodels"):
     return beta, sigma2, df, rho, cov
 
 
+@_silencing_per_voxel_rank_warnings
+def _spm_chunk(Y, X0, W, KWX, rows):
+    """``sm.OLS(K W y, K W X).fit()`` for every column of ``Y``, one voxel at a time."""
+    # SPM12 spm_spm.m line 620: KWY = spm_filter(xX.K, W*Y)
+    KWY = spm_filter(X0, W @ _float64(Y))
+    v = KWY.shape[1]
+    beta = np.empty((KWX.shape[1], v))
+    ResSS = np.empty(v)
+    resid_rows = np.empty((len(rows), v))
+    for j in range(v):
+        res = sm.OLS(KWY[:, j], KWX).fit()
+        beta[:, j] = res.params  # SPM12 spm_spm.m: beta = xX.pKX*KWY
+        ResSS[j] = res.ssr  # SPM12 spm_spm.m line 630: ResSS = sum(res.^2)
+        resid_rows[:, j] = res.resid[rows]  # SPM12 spm_spm.m line 638: res(iRes,:)
+    return beta, ResSS, resid_rows
+
+
+def _run_spm(Y, X, noise_model, whitening, covariance, drift_basis, df, cov_pinv, run_chunks):
+    r"""SPM12's estimation, voxel by voxel with statsmodels (``ar_fit='spm_reml'``).
+
+    For every voxel, ``sm.OLS(K W y, K W X).fit()``; then SPM's formulas, beside it:
+
+    .. math::
+        \mathrm{ResMS} = \mathrm{ResSS} / \mathrm{tr}(RV),\quad
+        \mathrm{erdf} = \mathrm{tr}(RV)^2 / \mathrm{tr}(RVRV),\quad
+        B = (KWX)^+\, K W V W^T K^T\, (KWX)^{+T}
+
+    # SPM12 spm_spm.m lines 448-462 (design space, trRV, erdf, Bcov) and 620-638 (KWY,
+    # ResSS, ResMS = ResSS/trRV); refglm.glm.engines.spm_design_space, spm_glm_fit
+    """
+    Y, X, W, V, X0 = check_spm_arguments(Y, X, whitening, covariance, drift_basis, df, cov_pinv)
+    n = X.shape[0]
+    KWX = spm_filter(X0, W @ X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        design = sm.OLS(np.zeros(n), KWX).fit()
+    space = spm_design_space(X, X0, W, V, df, cov_pinv, pinv_KWX=design.model.pinv_wexog)
+    rows = spm_residual_rows(n)
+    parts = run_chunks(_spm_chunk, X0, W, space.KWX, rows)
+    beta = np.concatenate([q[0] for q in parts], axis=1)
+    ResSS = np.concatenate([q[1] for q in parts])
+    resid_rows = np.concatenate([q[2] for q in parts], axis=1)
+    return spm_glm_fit(beta, ResSS, resid_rows, space, noise_model)
+
+
 def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
     """Run ``func`` on each chunk, in order, serially or through joblib."""
     if n_jobs == 1 and backend is None:
@@ -242,6 +299,10 @@ def run_glm(
     ar_fit: str = "fixed",
     ar_maxiter: int = 3,
     cov_pinv: str = "scipy",
+    df: str = "nobs_minus_rank",
+    whitening: np.ndarray | None = None,
+    covariance: np.ndarray | None = None,
+    drift_basis: np.ndarray | None = None,
     n_jobs: int = 1,
     chunk_size: int = 2048,
     backend: str | None = None,
@@ -270,7 +331,17 @@ def run_glm(
         nistats' value for ``ar_fit='fixed'`` and the one ``'iterative'`` requires
         (:func:`resolve_ar_choices`). ``ar_fit='fixed'``
         whitens with the binned OLS-residual estimate; ``'iterative'`` calls
-        statsmodels ``GLSAR.iterative_fit`` per voxel instead.
+        statsmodels ``GLSAR.iterative_fit`` per voxel instead; ``'spm_reml'`` fits
+        ``sm.OLS(K W y, K W X)`` per voxel with the given ``whitening`` (for both
+        noise models: SPM's 'none' is :math:`V = I`).
+    df : {'nobs_minus_rank', 'spm_effective'}
+        The convention's ``df``; ``'spm_effective'`` (SPM12's ResMS, erdf and Bcov)
+        requires ``ar_fit='spm_reml'``.
+    whitening, covariance : ndarray (n_scans, n_scans) or None
+        ``ar_fit='spm_reml'``: SPM's :math:`W` and :math:`V` (``refglm.glm.noise``).
+    drift_basis : ndarray (n_scans, k) or None
+        ``ar_fit='spm_reml'``: the drift basis :math:`X_0` that SPM's filter :math:`K`
+        removes from data and design (``refglm.glm.filtering.spm_drift_basis``).
     n_jobs : int
         joblib workers over voxel chunks; results do not depend on it.
     chunk_size : int
@@ -288,8 +359,28 @@ def run_glm(
         ar_fit, ar_estimator, ar_binning, whiten_scan0
     )
     Y, X = check_glm_arguments(
-        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv
+        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv, df
     )
+    if ar_fit == "spm_reml":
+        slices = chunks(Y.shape[1], max(1, int(chunk_size)))
+
+        def run_chunks(func, X0, W, KWX, rows):
+            return _map_chunks(
+                func,
+                slices,
+                n_jobs,
+                backend,
+                progress,
+                lambda sl: Y[:, sl],
+                lambda sl: X0,
+                lambda sl: W,
+                lambda sl: KWX,
+                lambda sl: rows,
+            )
+
+        return _run_spm(
+            Y, X, noise_model, whitening, covariance, drift_basis, df, cov_pinv, run_chunks
+        )
     n, v = Y.shape
     p = X.shape[1]
     rank = int(np.linalg.matrix_rank(X))

@@ -36,10 +36,15 @@ from threadpoolctl import threadpool_limits
 from refglm.glm.engines._common import (
     GLMFit,
     check_glm_arguments,
+    check_spm_arguments,
     chunks,
+    pinv_cov,
     resolve_ar_choices,
-    scipy_pinv_cov,
+    spm_design_space,
+    spm_glm_fit,
+    spm_residual_rows,
 )
+from refglm.glm.filtering import spm_filter
 from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho, yule_walker_voxel_ar1
 
 __all__ = ["run_glm_vectorized", "ITERATIVE_RTOL"]
@@ -153,15 +158,49 @@ def _ols(Y, X, chunk_size, progress):
     return beta, sigma2, resid, df, pinv_X @ pinv_X.T
 
 
-def _scipy_cov(X, rho_values, scan0, chunk_size):
-    """``refglm.glm.engines.scipy_pinv_cov`` of each model's whitened design, shape (k, p, p)."""
+def _pinv_cov(X, rho_values, scan0, chunk_size, cov_pinv):
+    """``refglm.glm.engines.pinv_cov`` of each model's whitened design, shape (k, p, p)."""
     p = X.shape[1]
     cov = np.empty((len(rho_values), p, p))
     for models in chunks(len(rho_values), chunk_size):
         whitened = _whitened_designs(X, rho_values[models], scan0)
         for k, whitened_X in zip(range(models.start, models.stop), whitened, strict=True):
-            cov[k] = scipy_pinv_cov(whitened_X)
+            cov[k] = pinv_cov(whitened_X, cov_pinv)
     return cov
+
+
+def _spm(Y, X, noise_model, whitening, covariance, drift_basis, df, cov_pinv, chunk_size, progress):
+    r"""SPM12's estimation for all voxels at once (``ar_fit='spm_reml'``).
+
+    One pseudo-inverse of :math:`\tilde X = KWX` (statsmodels' ``pinv_extended``, as
+    the reference's ``sm.OLS``) for every voxel:
+
+    .. math::
+        \hat\beta = \tilde X^+ K W Y,\quad r = KWY - \tilde X\hat\beta,\quad
+        \mathrm{ResSS}_v = \lVert r_v \rVert^2
+
+    then SPM's formulas (:func:`refglm.glm.engines.spm_design_space`,
+    :func:`refglm.glm.engines.spm_glm_fit`), as the reference engine.
+    # SPM12 spm_spm.m lines 620-638; refglm.glm.engines.statsmodels._run_spm
+    """
+    Y, X, W, V, X0 = check_spm_arguments(Y, X, whitening, covariance, drift_basis, df, cov_pinv)
+    n, v = Y.shape
+    KWX = spm_filter(X0, W @ X)
+    pinv, _ = _pinv_stack(KWX[None])
+    space = spm_design_space(X, X0, W, V, df, cov_pinv, pinv_KWX=pinv[0])
+    rows = spm_residual_rows(n)
+    beta = np.empty((X.shape[1], v))
+    ResSS = np.empty(v)
+    resid_rows = np.empty((len(rows), v))
+    for sl in chunks(v, chunk_size):
+        KWY = spm_filter(X0, W @ np.asarray(Y[:, sl], dtype=np.float64))
+        beta[:, sl] = pinv[0] @ KWY
+        resid = KWY - space.KWX @ beta[:, sl]
+        ResSS[sl] = np.einsum("tv,tv->v", resid, resid)
+        resid_rows[:, sl] = resid[rows]
+        if progress is not None:
+            progress(sl.stop - sl.start)
+    return spm_glm_fit(beta, ResSS, resid_rows, space, noise_model)
 
 
 def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=None):
@@ -305,6 +344,10 @@ def run_glm_vectorized(
     ar_fit: str = "fixed",
     ar_maxiter: int = 3,
     cov_pinv: str = "scipy",
+    df: str = "nobs_minus_rank",
+    whitening: np.ndarray | None = None,
+    covariance: np.ndarray | None = None,
+    drift_basis: np.ndarray | None = None,
     n_jobs: int = 1,
     chunk_size: int = 2048,
     backend: str | None = None,
@@ -335,6 +378,10 @@ def run_glm_vectorized(
         As the reference ``run_glm``. ``ar_fit='iterative'`` reproduces statsmodels'
         ``GLSAR(y, X, rho=1).iterative_fit(ar_maxiter)`` per voxel (scan 0
         dropped, no binning, ``ar_estimator`` unused), as the reference does.
+        ``ar_fit='spm_reml'`` is SPM12's estimation on :math:`KWY` and :math:`KWX`
+        (:func:`_spm`), as the reference's.
+    df, whitening, covariance, drift_basis
+        As the reference ``run_glm``.
     n_jobs : int
         BLAS threads for the batched products (with ``threadpoolctl``); -1: all cores.
     backend
@@ -355,17 +402,30 @@ def run_glm_vectorized(
         ar_fit, ar_estimator, ar_binning, whiten_scan0
     )
     Y, X = check_glm_arguments(
-        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv
+        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv, df
     )
     v = Y.shape[1]
     chunk_size = max(1, int(chunk_size))
     with _blas_threads(n_jobs):
+        if ar_fit == "spm_reml":
+            return _spm(
+                Y,
+                X,
+                noise_model,
+                whitening,
+                covariance,
+                drift_basis,
+                df,
+                cov_pinv,
+                chunk_size,
+                progress,
+            )
         if noise_model == "ar1" and ar_fit == "iterative":
             beta, sigma2, df, rho, cov = _iterative(
                 _by_voxel(Y), X, ar_maxiter, chunk_size, progress
             )
-            if cov_pinv == "scipy":
-                cov = _scipy_cov(X, rho, "drop", chunk_size)
+            if cov_pinv != "statsmodels":
+                cov = _pinv_cov(X, rho, "drop", chunk_size, cov_pinv)
             return GLMFit(beta, sigma2, df, rho, rho, np.arange(v), cov, noise_model)
 
         beta, sigma2, resid, ols_df, ols_cov = _ols(Y, X, chunk_size, progress)
@@ -377,7 +437,7 @@ def run_glm_vectorized(
                 np.full(v, np.nan),
                 np.zeros(v),
                 np.zeros(v, dtype=int),
-                scipy_pinv_cov(X)[None] if cov_pinv == "scipy" else ols_cov[None],
+                ols_cov[None] if cov_pinv == "statsmodels" else pinv_cov(X, cov_pinv)[None],
                 noise_model,
             )
         del beta, sigma2
@@ -388,6 +448,6 @@ def run_glm_vectorized(
         labels = labels.ravel()
         YT = _by_voxel(Y)
         beta, sigma2, df, cov = _gls(YT, X, values, labels, whiten_scan0, chunk_size, progress)
-        if cov_pinv == "scipy":
-            cov = _scipy_cov(X, values, whiten_scan0, chunk_size)
+        if cov_pinv != "statsmodels":
+            cov = _pinv_cov(X, values, whiten_scan0, chunk_size, cov_pinv)
         return GLMFit(beta, sigma2, df, rho_raw, rho, labels, cov, noise_model)
