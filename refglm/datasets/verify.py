@@ -20,6 +20,7 @@ import csv
 import functools
 import hashlib
 import importlib.resources
+import io
 import json
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from refglm.datasets.layout import (
     spm_auditory_events_text,
 )
 from refglm.exceptions import DataIntegrityError, InputError
-from refglm.io import read_volume
+from refglm.io import MAX_TSV_BYTES, read_bytes_bounded, read_volume
 
 #: Largest absolute difference allowed between a volume's affine and the manifest's.
 AFFINE_ATOL = 1e-6
@@ -165,13 +166,18 @@ def _check_volume(root: Path, stem: str, manifest: dict) -> str | None:
 
 
 def _parse_events(path: Path) -> list[tuple] | None:
+    """The rows of the events table, or None when it is not the expected three columns.
+
+    Read with a bound (a regular file of at most ``MAX_TSV_BYTES``), like every
+    text refglm reads.
+    """
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh, delimiter="\t"))
+        raw = read_bytes_bounded(path, "the events table", MAX_TSV_BYTES, "re-fetch the data.")
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline=""), delimiter="\t"))
         if not rows or rows[0] != ["onset", "duration", "trial_type"]:
             return None
         return [(float(r[0]), float(r[1]), r[2]) for r in rows[1:] if r]
-    except (OSError, UnicodeDecodeError, ValueError, IndexError):
+    except (InputError, UnicodeDecodeError, ValueError, IndexError):
         return None
 
 

@@ -3,6 +3,8 @@
 - images: read a volume or a run, write an image (:mod:`.images`); the dtype a run
   is held in (:mod:`.dtypes`);
 - events files (:mod:`.events_tsv`) and BIDS raw datasets (:mod:`.bids_raw`);
+- input files looked at before they are read, text read with a stated bound
+  (:mod:`.files`);
 - outputs written whole: atomic files (:mod:`.atomic`) in staged folders
   (:mod:`.staging`), named by the BIDS-derivative contract (:mod:`.derivative_names`).
 
@@ -35,6 +37,13 @@ __all__ = [
     "move_file",
     "staged_output_dir",
     "out_state",
+    "check_input_file",
+    "read_bytes_bounded",
+    "load_json_bounded",
+    "MAX_JSON_BYTES",
+    "MAX_TSV_BYTES",
+    "MAX_JSON_DEPTH",
+    "repeated_files",
 ]
 
 _IMAGES_NAMES = frozenset(
@@ -56,6 +65,17 @@ _ATOMIC_NAMES = frozenset(
     {"atomic_write_bytes", "atomic_write_text", "copy_into_place", "move_file"}
 )
 _STAGING_NAMES = frozenset({"staged_output_dir", "out_state"})
+_FILES_NAMES = frozenset(
+    {
+        "check_input_file",
+        "read_bytes_bounded",
+        "load_json_bounded",
+        "MAX_JSON_BYTES",
+        "MAX_TSV_BYTES",
+        "MAX_JSON_DEPTH",
+        "repeated_files",
+    }
+)
 
 
 def __getattr__(name):
@@ -73,6 +93,8 @@ def __getattr__(name):
         import refglm.io.atomic as module
     elif name in _STAGING_NAMES:
         import refglm.io.staging as module
+    elif name in _FILES_NAMES:
+        import refglm.io.files as module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(module, name)

@@ -11,18 +11,20 @@ override those from higher ones. Two applicable sidecars in one folder are
 refused, as the specification forbids them. The events table is the
 deepest applicable ``*_events.tsv`` by the same rule.
 
-Only paths and JSON are handled here; images are read by ``refglm.io``.
+Only paths and JSON are handled here; images are read by ``refglm.io``. Each
+sidecar is read with a stated bound (:mod:`refglm.io.files`): a regular file of
+at most 8 MiB, nested at most 64 levels.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from refglm._validate import finite_float
 from refglm.exceptions import InputError
+from refglm.io.files import load_json_bounded
 
 __all__ = ["BidsRun", "parse_entities", "find_bids_run", "applicable_files"]
 
@@ -148,10 +150,13 @@ def applicable_files(data_file, root, suffix: str, extension: str) -> list[Path]
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a readable JSON sidecar ({exc}); fix the file.") from None
+    """A JSON sidecar: a regular file of at most ``MAX_JSON_BYTES``, nested at most
+    ``MAX_JSON_DEPTH`` levels (:func:`refglm.io.files.load_json_bounded`)."""
+    obj = load_json_bounded(
+        path,
+        "a JSON sidecar (BIDS metadata)",
+        fix="fix the file, or remove it if it is not the run's metadata.",
+    )
     if not isinstance(obj, dict):
         raise InputError(f"{path}: expected a JSON object of metadata, found {type(obj).__name__}.")
     return obj

@@ -1,6 +1,7 @@
 """Reading a BIDS events table (``*_events.tsv``) into a checked DataFrame.
 
-The only file access of the events path: :func:`read_events` reads the text,
+The only file access of the events path: :func:`read_events` reads the text (a
+regular file of at most :data:`~refglm.io.files.MAX_TSV_BYTES`, read with that bound),
 checks its shape (:func:`refglm.glm.design.events.check_events_text`), parses it with
 pandas and validates the columns (:func:`refglm.glm.design.events.check_events`), so
 that every error names the file. Re-exported by :mod:`refglm.io`.
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from refglm.exceptions import InputError
+from refglm.io.files import MAX_TSV_BYTES, read_bytes_bounded
 
 #: BIDS marks a missing value with ``n/a``; an empty cell is missing too. No other text
 #: (``NA``, ``None``, ``null``, ...) is read as missing, so such trial types stay labels.
@@ -44,33 +46,27 @@ def read_events(path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        Naming the file, when it is missing, a folder, unreadable, empty,
+        Naming the file, when it is missing, not a regular file (a folder, a FIFO,
+        a device, a symbolic link loop), larger than
+        :data:`~refglm.io.files.MAX_TSV_BYTES`, unreadable, empty,
         has a header but no rows, is not tab-separated, or fails
         :func:`~refglm.glm.design.events.check_events`.
     """
     from refglm.glm.design.events import check_events, check_events_text
 
     path = Path(path)
-    if path.is_dir():
-        raise InputError(
-            f"{path}: expected an events file (BIDS events.tsv), found a folder; pass the "
-            "path of the *_events.tsv file."
-        )
-    if not path.is_file():
-        raise InputError(
-            f"{path}: events file not found; expected a BIDS events.tsv with onset and "
-            "duration columns. Check the path."
-        )
+    raw = read_bytes_bounded(
+        path,
+        "an events file (a BIDS events.tsv with onset and duration columns)",
+        MAX_TSV_BYTES,
+        "pass the path of the *_events.tsv file.",
+    )
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path}: expected a UTF-8 text table, found undecodable bytes ({exc.reason} at "
             f"byte {exc.start}); save the events as UTF-8 tab-separated text."
-        ) from None
-    except OSError as exc:
-        raise InputError(
-            f"{path}: events file cannot be read ({exc.strerror or exc}); check its permissions."
         ) from None
     check_events_text(text, str(path))  # repeated names, rows longer than the header
     try:

@@ -15,6 +15,8 @@ import numpy as np
 
 from refglm.exceptions import InputError
 from refglm.io.atomic import atomic_write_bytes
+from refglm.io.files import check_input_file
+from refglm.io.memory import memory_budget
 
 __all__ = [
     "read_volume",
@@ -65,20 +67,30 @@ def _pair_file(header_path: Path) -> Path:
     return header_path.with_suffix(".IMG" if header_path.suffix == ".HDR" else ".img")
 
 
+_IMAGE_FIX = "check the path, or fetch the data with `refglm fetch spm-auditory`."
+
+
 def _load(img):
+    """The nibabel image of a path (header read, data not) or of a nibabel image, checked.
+
+    A path must be a regular file (:func:`refglm.io.files.check_input_file`: a folder,
+    FIFO, device, symbolic link loop or missing file is named as what it is, before
+    anything is opened), and so must the ``.img`` of an Analyze/NIfTI pair. The
+    header's declared data must be in the file (:func:`_check_declared_bytes`), so
+    that no read allocates more than the file holds.
+    """
     if isinstance(img, str | os.PathLike):
         path = Path(img)
-        if not path.exists():
-            raise InputError(
-                f"{path}: expected an image (NIfTI/Analyze), found no such file (file not "
-                "found); check the path, or fetch the data with `refglm fetch spm-auditory`."
-            )
-        if path.suffix.lower() == ".hdr" and not _pair_file(path).exists():
-            raise InputError(
-                f"{path}: expected the Analyze/NIfTI pair {path.name} + "
-                f"{_pair_file(path).name}, found the header without its data file; "
-                "copy the .img beside the .hdr (or re-download the data)."
-            )
+        check_input_file(path, "an image (NIfTI/Analyze)", _IMAGE_FIX)
+        if path.suffix.lower() == ".hdr":
+            pair = _pair_file(path)
+            if not os.path.lexists(pair):
+                raise InputError(
+                    f"{path}: expected the Analyze/NIfTI pair {path.name} + "
+                    f"{pair.name}, found the header without its data file; "
+                    "copy the .img beside the .hdr (or re-download the data)."
+                )
+            check_input_file(pair, f"the data file of {path.name} (Analyze/NIfTI pair)", _IMAGE_FIX)
         try:
             loaded = nib.load(str(path), mmap=False)
             # Touch the header shape so that non-images fail here, not later.
@@ -89,13 +101,142 @@ def _load(img):
                 f"readable image ({exc.__class__.__name__}: {exc}); re-download or regenerate it."
             ) from exc
         _check_affine(loaded, str(path))
+        _check_declared_bytes(loaded, str(path))
         return loaded
     if hasattr(img, "get_fdata") and hasattr(img, "affine"):
         _check_affine(img, type(img).__name__)
+        _check_declared_bytes(img, type(img).__name__)
         return img
     raise InputError(
         f"image input: expected a path or a nibabel image, found {type(img).__name__}; "
         "pass a filename or nibabel.load(filename)."
+    )
+
+
+# ---------------------------------------------------------------- bounded reads
+
+_COMPRESSED = (".gz", ".bz2", ".zst")
+
+
+def _declared(proxy) -> tuple[tuple[int, ...], np.dtype, int] | None:
+    """(shape, stored dtype, bytes) a file-backed nibabel array proxy declares, or None."""
+    try:
+        shape = tuple(int(n) for n in proxy.shape)
+        dtype = np.dtype(proxy.dtype)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    count = 1
+    for n in shape:
+        count *= max(n, 0)
+    return shape, dtype, count * dtype.itemsize
+
+
+def _data_file(loaded) -> tuple[Path, int] | None:
+    """The file holding ``loaded``'s voxels and their offset in it, when it has one."""
+    proxy = getattr(loaded, "dataobj", None)
+    file_like = getattr(proxy, "file_like", None)
+    if not isinstance(file_like, str | os.PathLike):
+        return None
+    try:
+        return Path(file_like), int(proxy.offset)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _decompressed_size(path: Path, wanted: int) -> int:
+    """Bytes the compressed file ``path`` decompresses to, counted up to ``wanted``.
+
+    A gzip file ends with its size modulo 2**32 (``ISIZE``); when that matches,
+    the file is taken at its word. Otherwise the stream is decompressed and
+    counted, one MiB at a time (nothing is kept), and counting stops at
+    ``wanted``: the memory used is constant, whatever the file claims.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(-4, os.SEEK_END)
+                isize = int.from_bytes(fh.read(4), "little")
+            if isize == wanted % 2**32:
+                return wanted
+        except OSError:
+            pass
+    from nibabel.openers import Opener
+
+    total = 0
+    try:
+        with Opener(str(path), "rb") as fh:
+            while total < wanted:
+                chunk = fh.read(min(1 << 20, wanted - total))
+                if not chunk:
+                    break
+                total += len(chunk)
+    except Exception:  # noqa: BLE001 - a corrupt stream: what was read is what there is
+        pass
+    return total
+
+
+def _check_declared_bytes(loaded, shown: str) -> None:
+    """Refuse an image whose header declares more voxel data than its file holds.
+
+    The declared bytes (shape x stored item size, after the header's offset) are
+    compared with the file's size (its decompressed size for ``.gz``, ``.bz2``
+    and ``.zst``) before any voxel is read: nibabel allocates the declared size
+    first and reads into it, so a lying header would otherwise cost its claim
+    in memory before the read fails.
+    """
+    located = _data_file(loaded)
+    declared = _declared(getattr(loaded, "dataobj", None))
+    if located is None or declared is None:
+        return
+    data_path, offset = located
+    shape, dtype, nbytes = declared
+    wanted = offset + nbytes
+    try:
+        size = os.stat(data_path).st_size
+    except OSError:
+        return  # the read reports it
+    if data_path.suffix.lower() in _COMPRESSED:
+        found, where = _decompressed_size(data_path, wanted), "decompressed"
+    else:
+        found, where = size, "in the file"
+    if found < wanted:
+        held = max(found - offset, 0)
+        raise InputError(
+            f"{shown}: expected {nbytes} bytes of voxel data ({_gib(nbytes)}) for the declared "
+            f"shape {shape} of {dtype} after a {offset}-byte header, found {held} bytes "
+            f"{where}{'' if data_path.name in shown else f' ({data_path.name})'}; the header "
+            "claims more data than the file holds: the file is truncated or its header is "
+            "wrong. Re-download or regenerate it."
+        )
+
+
+def _gib(nbytes: int) -> str:
+    if nbytes >= 2**30:
+        return f"{nbytes / 2**30:.3g} GiB"
+    if nbytes >= 2**20:
+        return f"{nbytes / 2**20:.3g} MiB"
+    return f"{nbytes / 2**10:.3g} KiB"
+
+
+def _check_fits_in_memory(shown: str, shape, stored, out_dtype, nbytes_read: int) -> None:
+    """Refuse a read that needs more memory than this process may still use.
+
+    ``nbytes_read`` is what the read allocates (the stored array and the array
+    returned); the budget is :func:`refglm.io.memory.memory_budget`. Checked
+    before anything is allocated, so that a read too large for the machine (or
+    for a memory cap: ``ulimit -v``, a cgroup) is an input error, not a
+    ``MemoryError`` after a long wait.
+    """
+    budget, why = memory_budget()
+    if budget is None or nbytes_read <= budget:
+        return
+    raise InputError(
+        f"{shown}: expected an image that fits in memory, found the declared shape "
+        f"{tuple(shape)} of {np.dtype(stored)}, whose read as {np.dtype(out_dtype)} needs "
+        f"{nbytes_read} bytes ({_gib(nbytes_read)}), more than the {max(budget, 0)} bytes "
+        f"({_gib(max(budget, 0))}) this process may still use ({why}); run it on a machine "
+        "with more memory, or crop or split the run."
     )
 
 
@@ -130,6 +271,7 @@ def read_volume(img, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
             f"{_describe(img)}: expected real-valued image data, found complex values "
             f"({loaded.get_data_dtype()}); pass the magnitude (or real part) images."
         )
+    _check_read_fits(loaded, _describe(img), dtype)
     try:
         data = _read_as(loaded.dataobj, np.dtype(dtype))
     except Exception as exc:
@@ -141,6 +283,23 @@ def read_volume(img, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     return data, np.asarray(loaded.affine, dtype=np.float64)
+
+
+def _read_bytes(loaded, out_dtype) -> int:
+    """Bytes a whole read of ``loaded`` as ``out_dtype`` allocates: stored array and result."""
+    declared = _declared(getattr(loaded, "dataobj", None))
+    if declared is None:  # an in-memory array: only the result is new
+        count = int(np.prod(loaded.shape, dtype=np.float64))
+        return count * np.dtype(out_dtype).itemsize
+    shape, stored, nbytes = declared
+    return nbytes + (nbytes // stored.itemsize) * np.dtype(out_dtype).itemsize
+
+
+def _check_read_fits(loaded, shown: str, out_dtype) -> None:
+    """:func:`_check_fits_in_memory` for a whole read of ``loaded`` as ``out_dtype``."""
+    _check_fits_in_memory(
+        shown, loaded.shape, loaded.get_data_dtype(), out_dtype, _read_bytes(loaded, out_dtype)
+    )
 
 
 def _exact_in_float64(dtype: np.dtype) -> bool:
@@ -246,6 +405,13 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
             f"{_describe(run_imgs[0])}: expected 3-D volumes when several files are given, "
             f"found shape {first.shape}; pass either one 4-D file or a list of 3-D files."
         )
+    _check_fits_in_memory(
+        f"--func ({len(run_imgs)} volumes from {_describe(run_imgs[0])})",
+        first.shape + (len(run_imgs),),
+        first.dtype,
+        dtype,
+        (len(run_imgs) + 1) * first.nbytes,
+    )
     data = np.empty(first.shape + (len(run_imgs),), dtype=dtype)
     data[..., 0] = first
     for k, img in enumerate(run_imgs[1:], start=1):
@@ -288,6 +454,8 @@ def run_shape(run_imgs) -> tuple[int, ...]:
                 f"found {_shape_words(shapes[0])}; pass every scan of the run as one 4-D "
                 "image or a list of 3-D volumes."
             )
+        # the run is held as float32 at least: refuse now what cannot be read later
+        _check_read_fits(headers[0], _describe(run_imgs[0]), np.float32)
         return shapes[0]
     first, affine = shapes[0], np.asarray(headers[0].affine, dtype=np.float64)
     if len(first) != 3:
@@ -299,6 +467,14 @@ def run_shape(run_imgs) -> tuple[int, ...]:
         _check_same_grid(
             img, shape, np.asarray(header.affine, dtype=np.float64), run_imgs[0], first, affine
         )
+    voxels = int(np.prod(first, dtype=np.float64))
+    _check_fits_in_memory(
+        f"--func ({len(run_imgs)} volumes from {_describe(run_imgs[0])})",
+        first + (len(run_imgs),),
+        headers[0].get_data_dtype(),
+        np.float32,
+        voxels * len(run_imgs) * np.dtype(np.float32).itemsize,
+    )
     return first + (len(run_imgs),)
 
 
@@ -342,6 +518,7 @@ def to_image(data: np.ndarray, affine: np.ndarray, header_descrip: str | None = 
 def image_data(img) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(data, affine)`` of a path or nibabel image, data as float64."""
     loaded = _load(img)
+    _check_read_fits(loaded, _describe(img), np.float64)
     return np.asarray(loaded.dataobj, dtype=np.float64), np.asarray(loaded.affine)
 
 

@@ -188,7 +188,8 @@ def test_truncated_volume(volumes):
     assert_words(
         str(excinfo.value),
         str(volumes[1]),
-        "expected image data of shape (10, 10, 10)",
+        "expected 4000 bytes of voxel data",
+        "declared shape (10, 10, 10) of float32",
         "truncated",
     )
 
@@ -322,7 +323,7 @@ def test_bad_events_file(case, tmp_path):
 def test_events_file_missing(tmp_path):
     with pytest.raises(InputError) as excinfo:
         io.read_events(tmp_path / "nope.tsv")
-    assert_words(str(excinfo.value), "nope.tsv", "expected a BIDS events.tsv", "not found")
+    assert_words(str(excinfo.value), "nope.tsv", "a BIDS events.tsv", "file not found")
     with pytest.raises(InputError) as excinfo:
         io.read_events(tmp_path)
     assert_words(str(excinfo.value), str(tmp_path), "expected an events file", "found a folder")
