@@ -4,7 +4,7 @@ Every message names the file or field, what was expected, what was found,
 and the fix, in the style of pooch's hash-mismatch messages.
 """
 
-__all__ = ["InputError", "DataIntegrityError", "NotEstimableError"]
+__all__ = ["InputError", "DataIntegrityError", "NotEstimableError", "OutputWriteError"]
 
 
 class InputError(ValueError):
@@ -17,3 +17,11 @@ class DataIntegrityError(InputError):
 
 class NotEstimableError(InputError):
     """A contrast that is not estimable with the (rank-deficient) design."""
+
+
+class OutputWriteError(InputError):
+    """An output the system refused to write: a full disk, a read-only folder, no permission.
+
+    Not a bug of refglm but the user's environment, so an input error (exit 2 in
+    the CLI), whose message names the file and what was being written.
+    """

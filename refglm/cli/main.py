@@ -8,7 +8,9 @@ number), ``compare`` (two sets of maps).
 
 Exit codes (:mod:`refglm.cli.exit_codes`): 0 ok, 1 internal error (or a golden
 check or a comparison beyond tolerance), 2 bad input (one line on stderr;
-``--debug`` adds the traceback), 130 interrupted by Ctrl-C (SIGINT), 141 stdout
+``--debug`` adds the traceback; a full disk, a read-only folder or a missing
+permission is such an error too, naming the file), 130 interrupted by Ctrl-C
+(SIGINT, during start-up too: :mod:`refglm.cli.exit_codes`), 141 stdout
 closed by its reader (``refglm explain-voxel ... | head -1``: nothing more is
 printed, no error message), 143 terminated (SIGTERM). Every command that writes
 ``--out`` stages its files (``refglm.io.staged_output_dir``), so a run that
@@ -39,9 +41,13 @@ from refglm.cli.exit_codes import (
     EXIT_SIGINT,
     EXIT_SIGPIPE,
     EXIT_SIGTERM,
+    INTERRUPTED_LINE,
+    TERMINATED_LINE,
+    end_startup,
 )
 from refglm.cli.progress import stderr_is_terminal
-from refglm.exceptions import InputError
+from refglm.exceptions import InputError, OutputWriteError
+from refglm.io.atomic import is_environment_error, write_error
 from refglm.io.staging import out_state
 
 __all__ = ["main", "get_parser", "COMMANDS"]
@@ -161,12 +167,14 @@ def main(argv=None) -> int:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
-    previous_sigterm = _install_sigterm()
+    previous_sigterm = None
     # Warnings are held until the command ends: printed (one line each) when it
     # succeeds or fails inside refglm, dropped when it fails on bad input, whose
     # one line on stderr is then the error alone. --debug prints them as they come.
     held = []
     try:
+        previous_sigterm = _install_sigterm()
+        end_startup()  # Ctrl-C is a KeyboardInterrupt from here on (exit_codes.guard_startup)
         with warnings.catch_warnings():
             if not debug:
                 warnings.showwarning = lambda message, *args, **kwargs: held.append(message)
@@ -176,9 +184,24 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_SIGPIPE
+    except KeyboardInterrupt as exc:  # between the handlers' installation and _run's own
+        return _interrupted(exc, debug, held)
     finally:
         if previous_sigterm is not None:
             signal.signal(signal.SIGTERM, previous_sigterm)
+
+
+def _interrupted(exc: KeyboardInterrupt, debug: bool, held: list) -> int:
+    """Ctrl-C (130) or SIGTERM (143): one line saying what ``--out`` holds."""
+    _flush_warnings(held)
+    if debug:
+        traceback.print_exc()
+    state = out_state(exc)
+    if isinstance(exc, _Terminated):
+        print(TERMINATED_LINE.format(state=state), file=sys.stderr)
+        return EXIT_SIGTERM
+    print(INTERRUPTED_LINE.format(state=state), file=sys.stderr)
+    return EXIT_SIGINT
 
 
 def _flush_warnings(held: list) -> None:
@@ -199,28 +222,43 @@ def _run(argv, debug: bool, held: list) -> int:
         _flush_warnings(held)
         return int(exc.code or 0)
     except InputError as exc:
-        held.clear()  # exit 2: the error is the one line on stderr
-        if debug:
-            traceback.print_exc()
-        message = " ".join(str(exc).split())
-        print(f"refglm: error: {message}", file=sys.stderr)
-        return EXIT_INPUT
+        return _input_error(exc, debug, held)
     except KeyboardInterrupt as exc:
-        _flush_warnings(held)
-        if debug:
-            traceback.print_exc()
-        state = out_state(exc)
-        if isinstance(exc, _Terminated):
-            print(f"refglm: terminated (SIGTERM); {state}", file=sys.stderr)
-            return EXIT_SIGTERM
-        print(f"refglm: interrupted; {state}", file=sys.stderr)
-        return EXIT_SIGINT
+        return _interrupted(exc, debug, held)
     except BrokenPipeError:
         raise  # main() ends quietly
+    except OSError as exc:
+        if not is_environment_error(exc):
+            return _internal_error(exc, debug, held)
+        # a full disk, a read-only folder, a missing permission: the user's environment
+        where = exc.filename if exc.filename is not None else "a file or folder"
+        refused = write_error(where, "it", exc, verb="read or write")
+        refused.__cause__ = exc
+        return _input_error(refused, debug, held, traceback_of=exc)
     except Exception as exc:  # noqa: BLE001 - the CLI turns every failure into an exit code
-        _flush_warnings(held)
-        if debug:
+        return _internal_error(exc, debug, held)
+
+
+def _input_error(exc: InputError, debug: bool, held: list, traceback_of=None) -> int:
+    """Bad input, or an environment the user must fix: exit 2, one line on stderr."""
+    held.clear()  # exit 2: the error is the one line on stderr
+    if debug:
+        if traceback_of is None:
             traceback.print_exc()
-        message = " ".join(f"{exc.__class__.__name__}: {exc}".split())
-        print(f"refglm: internal error: {message} (rerun with --debug)", file=sys.stderr)
-        return EXIT_INTERNAL
+        else:
+            traceback.print_exception(traceback_of)
+    message = " ".join(str(exc).split())
+    if isinstance(exc, OutputWriteError):
+        message = f"{message.rstrip('.')}; {out_state(exc)}."
+    print(f"refglm: error: {message}", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _internal_error(exc: Exception, debug: bool, held: list) -> int:
+    """Anything else: exit 1, one line on stderr (the traceback with --debug)."""
+    _flush_warnings(held)
+    if debug:
+        traceback.print_exc()
+    message = " ".join(f"{exc.__class__.__name__}: {exc}".split())
+    print(f"refglm: internal error: {message} (rerun with --debug)", file=sys.stderr)
+    return EXIT_INTERNAL

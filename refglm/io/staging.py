@@ -20,8 +20,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from refglm.exceptions import InputError
-from refglm.io.atomic import _umask, move_file
+from refglm.exceptions import InputError, OutputWriteError
+from refglm.io.atomic import _umask, is_environment_error, move_file, write_error
 
 __all__ = ["staged_output_dir", "out_state"]
 
@@ -195,8 +195,8 @@ def _check_out(out: Path, shown) -> Path:
     if out.is_dir():
         if not os.access(out, os.W_OK | os.X_OK):
             raise InputError(
-                f"--out {shown}: expected a writable folder, found one without write "
-                "permission; choose a writable folder."
+                f"--out {shown}: expected a writable folder, found {_unwritable(out)}; "
+                "choose a writable folder."
             )
         return _staging_place(out)
     anchor = _nearest_existing(out.parent)
@@ -207,10 +207,21 @@ def _check_out(out: Path, shown) -> Path:
         )
     if not os.access(anchor, os.W_OK | os.X_OK):
         raise InputError(
-            f"--out {shown}: expected a folder that can be created, found {anchor} without "
-            "write permission; choose a writable location."
+            f"--out {shown}: expected a folder that can be created, found {anchor}, "
+            f"{_unwritable(anchor)}; choose a writable location."
         )
     return anchor
+
+
+def _unwritable(folder: Path) -> str:
+    """Why ``folder`` cannot be written: a read-only filesystem, or no write permission."""
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & getattr(os, "ST_RDONLY", 1))
+    except (OSError, AttributeError):
+        read_only = False
+    if read_only:
+        return "a folder on a read-only filesystem"
+    return "a folder without write permission"
 
 
 # Staging folders inside an existing --out are named after refglm, not after --out:
@@ -403,6 +414,35 @@ def staged_output_dir(out_dir):
     except BaseException as exc:
         if committed:
             _set_state(exc, f"the run's outputs had already been written to {shown} in full")
+        refused = _as_write_error(exc, stage, shown)
+        if refused is not None:
+            raise refused from exc
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _as_write_error(exc: BaseException, stage: Path, shown) -> OutputWriteError | None:
+    """``exc`` as an :class:`OutputWriteError` naming the file in ``--out``, not in ``stage``.
+
+    A full disk, a read-only folder or a missing permission met while writing
+    the staged outputs (by refglm's atomic writers, which name the file, or by
+    any other writer, which may name a file or not) is reported with the path
+    the file would have had in ``--out``; the state of ``--out``
+    (:func:`out_state`) is carried over. Any other exception gives None.
+    """
+    target = os.fspath(shown)
+    if isinstance(exc, OutputWriteError):
+        refused = OutputWriteError(str(exc).replace(str(stage), target))
+    elif is_environment_error(exc):
+        filename = exc.filename
+        if filename is not None and str(filename).startswith(str(stage)):
+            where = str(filename).replace(str(stage), target, 1)
+            what = Path(where).name
+        else:
+            where, what = f"--out {target}", "the run's outputs"
+        refused = write_error(where, what, exc)
+    else:
+        return None
+    _set_state(refused, out_state(exc))
+    return refused

@@ -23,7 +23,7 @@ import pytest
 
 from refglm import cli, io
 from refglm.cli.main import _Terminated
-from refglm.exceptions import InputError
+from refglm.exceptions import InputError, OutputWriteError
 from refglm.io import staging
 from refglm.workflows import fit as fit_workflow
 from tests.cli.test_bad_inputs import fit_args, listing, one_line, run_cli, write_run
@@ -155,8 +155,10 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputWriteError, match="statmap.json: expected to write 14 bytes") as info:
         io.atomic_write_text(target, "new and longer")
+    assert "no space left on the device ([Errno 28] ENOSPC)" in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)
     assert target.read_text() == "old"
     assert listing(tmp_path) == ["statmap.json"]  # no .statmap.json.*.part left
 
