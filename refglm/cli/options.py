@@ -166,6 +166,8 @@ def add_debug(p):
 def parse_contrast(text: str) -> tuple[str, object]:
     """``NAME=EXPR`` or ``EXPR`` -> (BIDS name, definition); ``;`` separates F rows.
 
+    Column names quoted in backticks may hold ``=`` and ``;`` (```a;b` - rest``).
+
     ``"active - rest"`` -> ``('activeMinusRest', 'active - rest')``;
     ``"effects=active; rest"`` -> ``('effects', ['active', 'rest'])``. A
     given NAME made only of letters and digits is kept as it is; any other
@@ -173,11 +175,11 @@ def parse_contrast(text: str) -> tuple[str, object]:
     :func:`refglm.io.derivative_names.camel_case_contrast_name`.
     """
     text = str(text).strip()
-    name, sep, expr = text.partition("=")
+    name, sep, expr = _split_unquoted(text, "=", 1)
     if not sep:
         name, expr = "", text
     name, expr = name.strip(), expr.strip()
-    rows = [r.strip() for r in expr.split(";")]
+    rows = [r.strip() for r in _split_unquoted(expr, ";")[::2]]
     if not expr or any(not r for r in rows):
         raise InputError(
             f"--contrast {text!r}: expected NAME=EXPR or EXPR, e.g. 'active - rest' or "
@@ -196,6 +198,28 @@ def parse_contrast(text: str) -> tuple[str, object]:
             "name, e.g. --contrast 'effects=active; rest'."
         )
     return bids_name, definition
+
+
+def _split_unquoted(text: str, separator: str, limit: int = -1) -> list[str]:
+    """``text`` split at ``separator`` outside backticks: ``[piece, sep, piece, sep, ...]``.
+
+    Backtick-quoted column names (```a;b``` or ```x=y```) may hold the separators.
+    With ``limit`` 1 the result is ``[before, sep, after]`` (``sep`` empty when absent),
+    as ``str.partition``.
+    """
+    pieces, current, quoted, splits = [], [], False, 0
+    for char in text:
+        if char == "`":
+            quoted = not quoted
+        if char == separator and not quoted and (limit < 0 or splits < limit):
+            pieces += ["".join(current), separator]
+            current, splits = [], splits + 1
+            continue
+        current.append(char)
+    pieces.append("".join(current))
+    if limit == 1 and len(pieces) == 1:
+        return [pieces[0], "", ""]
+    return pieces
 
 
 @contextlib.contextmanager

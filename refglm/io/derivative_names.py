@@ -96,12 +96,24 @@ def camel_case_contrast_name(name: str) -> str:
     # nilearn 0.14.1 glm/_base.py _clean_contrast_name (without its warning);
     # tests/io/test_derivative_names.py compares the two on a list of names.
 
+    A column name quoted in backticks (```button press` - rest``, ```active-rest```)
+    is a name, not arithmetic: its ``-`` ``+`` ``>`` ``<`` and other punctuation
+    separate words (``'activeRest'``), so that no output reads as a difference
+    that was not computed (``'activeMinusRest'`` is the name of ``active - rest``
+    only). Names without backticks are cleaned as nilearn cleans them.
+
     Raises InputError when nothing alphanumeric is left (nilearn would
     return an empty name, which cannot name a file).
     """
-    new_name = str(name)
-    for char, word in (("-", " Minus "), ("+", " Plus "), (">", " Gt "), ("<", " Lt ")):
-        new_name = new_name.replace(char, word)
+    pieces = str(name).split("`")
+    for k, piece in enumerate(pieces):
+        if k % 2:  # inside backticks: a column's name
+            pieces[k] = " " + "".join(ch if ch.isalnum() else " " for ch in piece) + " "
+        else:
+            for char, word in (("-", " Minus "), ("+", " Plus "), (">", " Gt "), ("<", " Lt ")):
+                piece = piece.replace(char, word)
+            pieces[k] = piece
+    new_name = "".join(pieces).strip(" ") if len(pieces) > 1 else pieces[0]
     new_name = new_name.replace("_", " ")
     words = new_name.split(" ")
     words[0] = words[0].lower()
