@@ -32,6 +32,12 @@ def add_parser(subparsers):
     )
     src = p.add_argument_group("input (either --func/--events/--t-r or --bids-dir/--task)")
     src.add_argument("--func", nargs="+", help="the run: 3-D volumes in order, or one 4-D image")
+    src.add_argument(
+        "--allow-repeated-volumes",
+        action="store_true",
+        help="accept a --func list that names one volume twice (a path repeated, or two "
+        "identical files); refused by default, as almost certainly a mistake",
+    )
     src.add_argument("--events", help="BIDS events.tsv (onset, duration, trial_type)")
     src.add_argument(
         "--t-r",
@@ -164,8 +170,31 @@ def fit_inputs(args):
             f"fit: missing {', '.join(missing)}; pass --func, --events and --t-r "
             "(or --bids-dir and --task)."
         )
+    if not args.allow_repeated_volumes:
+        check_distinct_volumes(args.func)
     func = args.func[0] if len(args.func) == 1 else list(args.func)
     return func, args.events, args.t_r, f"{len(args.func)} file(s) (t_r {args.t_r:g} s)"
+
+
+def check_distinct_volumes(paths) -> None:
+    """Refuse a ``--func`` list naming one volume twice: the same file, or identical files.
+
+    A repeated scan is fitted silently otherwise (its residuals count twice, the
+    degrees of freedom and every threshold move), and is almost never meant; the
+    message names both positions (1-based, as typed) and the flag that accepts it.
+    """
+    from refglm.io import repeated_files
+
+    repeats = repeated_files(paths)
+    if not repeats:
+        return
+    first, later, how = repeats[0]
+    more = f" ({len(repeats) - 1} more repeat(s) after it)" if len(repeats) > 1 else ""
+    raise InputError(
+        f"--func: expected each volume once, found volume {later + 1} ({paths[later]}) "
+        f"repeating volume {first + 1} ({paths[first]}): {how}{more}; remove the repeat, or "
+        "pass --allow-repeated-volumes if the run really holds it twice."
+    )
 
 
 def contrasts_of(args) -> dict:
