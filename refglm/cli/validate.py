@@ -15,7 +15,8 @@ def add_parser(subparsers):
     p = subparsers.add_parser(
         "validate",
         help="rerun the tutorial and compare every number with its golden value",
-        description="Rerun the tutorial and print every golden comparison (value, golden, "
+        description="Rerun the tutorial and print the verdict of the golden comparisons "
+        "first (how many pass, the largest deltas), then every comparison (value, golden, "
         "delta, tolerance); exit 1 when any is beyond its tolerance. The golden values are "
         "the nistats tutorial's: under another --convention the table shows how far that "
         "convention lands from them.",
@@ -26,16 +27,23 @@ def add_parser(subparsers):
     options.add_engine(p)
     options.add_convention(p)
     options.add_n_jobs(p)
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print the verdict line only (not the rows)",
+    )
     return p
 
 
 def run(args) -> int:
     """Rerun the tutorial with the command's options and print the golden checks.
 
-    The checks and their table are ``refglm.validation``'s (``checks_for``,
-    ``format_checks``); the run is made here so that ``--convention`` and the
-    progress bars reach it. The golden values are the nistats tutorial's:
-    under another convention the table shows how far that convention lands.
+    The verdict comes first, then the largest deltas and every row (the
+    verdict alone with ``--quiet``); the checks and their text are
+    ``refglm.validation``'s (``checks_for``, ``format_checks``). The run is made
+    here so that ``--convention`` and the progress bars reach it. The golden
+    values are the nistats tutorial's: under another convention the table
+    shows how far that convention lands.
     """
     from refglm import validation
 
@@ -47,9 +55,10 @@ def run(args) -> int:
             f"tutorial (convention {DEFAULT_CONVENTION})"
         )
     checks = validation.checks_for(results)
-    print(validation.format_checks(checks))
-    print(
-        f"fit time: {results.timings['fit']:.1f} s (engine {args.engine}, n_jobs {args.n_jobs}, "
-        f"convention {args.convention})"
-    )
+    print(validation.format_checks(checks, quiet=args.quiet))
+    if not args.quiet:
+        print(
+            f"fit time: {results.timings['fit']:.1f} s (engine {args.engine}, "
+            f"n_jobs {args.n_jobs}, convention {args.convention})"
+        )
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED

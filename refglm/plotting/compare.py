@@ -1,14 +1,15 @@
 """Figures of ``refglm compare``: a Bland-Altman plot and axial slices of Δ.
 
 matplotlib is imported inside the functions (through :mod:`refglm.plotting._figure`),
-so that importing this module does not load it. Each function returns PNG bytes.
+so that importing this module does not load it. Each function returns PNG bytes
+(no timestamp) of a figure drawn outside pyplot.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from refglm.plotting._figure import _finish, _pyplot
+from refglm.plotting._figure import figure_png, new_figure
 
 __all__ = ["bland_altman_png", "delta_slices_png"]
 
@@ -20,10 +21,10 @@ def bland_altman_png(a: np.ndarray, b: np.ndarray, union: np.ndarray, title: str
     ``a``, ``b``: the two maps, finite (``refglm.compare`` sets their non-finite
     voxels to 0); ``union``: the union of their supports (a boolean map).
     """
-    plt = _pyplot()
     va, vb = a[union], b[union]
     mean, diff = (va + vb) / 2, vb - va
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure((6, 4))
+    ax = fig.add_subplot()
     ax.scatter(mean, diff, s=2, alpha=0.3, color="#1f77b4", rasterized=True, linewidths=0)
     if diff.size:
         mu, sd = float(diff.mean()), float(diff.std())
@@ -33,7 +34,7 @@ def bland_altman_png(a: np.ndarray, b: np.ndarray, union: np.ndarray, title: str
     ax.set_ylabel("candidate − reference")
     ax.set_title(title or "Bland–Altman")
     fig.tight_layout()
-    return _finish(fig)
+    return figure_png(fig)
 
 
 def delta_slices_png(
@@ -44,7 +45,6 @@ def delta_slices_png(
 
     ``a``, ``b`` and ``union`` as :func:`bland_altman_png`'s.
     """
-    plt = _pyplot()
     delta = np.where(union, b - a, 0.0)
     ks = np.nonzero(union.any(axis=(0, 1)))[0]
     if ks.size == 0:
@@ -52,7 +52,8 @@ def delta_slices_png(
     k_max = int(np.unravel_index(np.abs(delta).argmax(), delta.shape)[2])
     cuts = sorted({int(ks[len(ks) // 3]), k_max, int(ks[(2 * len(ks)) // 3])})
     vmax = float(np.abs(delta).max()) or 1.0
-    fig, axes = plt.subplots(1, len(cuts), figsize=(4 * len(cuts), 4), squeeze=False)
+    fig = new_figure((4 * len(cuts), 4))
+    axes = fig.subplots(1, len(cuts), squeeze=False)
     image = None
     for ax, k in zip(axes[0], cuts, strict=True):
         ax.imshow(union[:, :, k].T, origin="lower", cmap="Greys", vmin=0, vmax=4)
@@ -63,4 +64,4 @@ def delta_slices_png(
         ax.set_axis_off()
     fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="Δ = candidate − reference")
     fig.suptitle(title or "Δ")
-    return _finish(fig)
+    return figure_png(fig)

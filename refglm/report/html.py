@@ -5,11 +5,14 @@
 ``refglm/report/templates/report.html``, with the very same PNG bytes embedded as
 base64 ``data:`` URIs, so the report is one file that opens anywhere.
 
-The report holds: a methods paragraph generated from the model's parameters
-and the convention's choices (:func:`refglm.report.methods.methods_paragraph`),
-the parameter table, the design and contrast figures, the mask with its voxel
-count, for each contrast its thresholded maps and cluster table, and, for the
-tutorial, the golden-value checks it is given (``refglm.validation``).
+The report leads with its results: a summary (what was fitted, the verdict of
+the golden checks in one line, the thresholds of every map), then each
+contrast's maps and cluster table; then the design (matrix, correlations of
+the regressors, expected responses) and the mask; the golden checks (verdict,
+largest deltas, every row in a collapsed section); the methods paragraph
+generated from what the run did (:mod:`refglm.report.methods`), its input
+files with their hashes and the library versions; the model parameters (the
+convention's internals collapsed); and the files, linked and described.
 Nothing in it depends on the time of the run.
 """
 
@@ -23,10 +26,19 @@ import numpy as np
 from refglm import io
 from refglm._version import __version__
 from refglm.io import derivative_names as names
-from refglm.report.methods import engine_summary, methods_paragraph, parameter_rows
-from refglm.report.wording import cluster_rule_text
+from refglm.report.methods import (
+    convention_rows,
+    engine_summary,
+    methods_paragraph,
+    parameter_rows,
+    summary_text,
+)
+from refglm.report.wording import SUBPEAK_SIZE_NOTE, cluster_rule_text
 
-__all__ = ["render_report", "write_products"]
+__all__ = ["render_report", "write_products", "CORRELATION_FIGURE"]
+
+#: The design's correlation figure, beside the design matrix's.
+CORRELATION_FIGURE = f"{names.FIGURES_DIR}/design_correlation.png"
 
 
 def _data_uri(png: bytes) -> str:
@@ -43,31 +55,41 @@ def _fmt_cell(column, value) -> str:
     return str(value)
 
 
-def _fmt_check(value) -> str:
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.9f}"
-    if isinstance(value, list):
-        text = ", ".join(map(str, value))
-        return text if len(text) <= 60 else text[:57] + "..."
-    return str(value)
+def _check_row(c) -> dict:
+    """A golden check (``refglm.validation.Check``) as the report's table row."""
+    return dict(
+        quantity=c.quantity,
+        value=c.value_text,
+        golden=c.golden_text,
+        delta=c.delta_text,
+        tolerance=c.tolerance_text,
+        ok=bool(c.ok),
+    )
 
 
-def _check_rows(checks):
-    rows = []
-    for c in checks:
-        delta = "" if c.delta is None else f"{c.delta:.1e}"
-        tol = c.tolerance if isinstance(c.tolerance, str) else f"{c.tolerance:.0e}"
-        rows.append(
-            dict(
-                quantity=c.quantity,
-                value=_fmt_check(c.value),
-                golden=_fmt_check(c.golden),
-                delta=delta,
-                tolerance=tol,
-                ok=bool(c.ok),
-            )
+def _checks_context(checks, n_largest: int = 5):
+    """The report's golden-check section: verdict, largest deltas, every row."""
+    if checks is None:
+        return None
+    n_ok = sum(bool(c.ok) for c in checks)
+    numeric = [c for c in checks if c.delta is not None and c.tolerance != "exact"]
+    largest = sorted(numeric, key=lambda c: -abs(c.delta) / c.tolerance)[:n_largest]
+    verdict = f"{n_ok} of {len(checks)} checks pass"
+    if largest:
+        c = largest[0]
+        verdict += (
+            f"; largest |delta| {abs(c.delta):.1e} ({c.quantity}, tolerance {c.tolerance_text})"
         )
-    return rows
+    return dict(
+        ok=n_ok == len(checks),
+        n=len(checks),
+        n_ok=n_ok,
+        summary=f"{n_ok} of {len(checks)} checks pass",
+        verdict=verdict,
+        failed=[_check_row(c) for c in checks if not c.ok],
+        largest=[_check_row(c) for c in largest],
+        rows=[_check_row(c) for c in checks],
+    )
 
 
 def _cluster_cell(m) -> str:
@@ -93,6 +115,25 @@ def render_report(context: dict, template: str = "report.html") -> str:
     return env.get_template(template).render(**context)
 
 
+#: What the report says of the files it writes itself.
+_OWN_FILES = {names.REPORT_HTML: "this report (every figure embedded)"}
+
+
+def _contrast_label(definition, name) -> str:
+    """A contrast's definition in words: the expression, or ``'F test of a, b'``."""
+    if isinstance(definition, str):
+        return definition
+    if isinstance(definition, list | tuple) and all(isinstance(r, str) for r in definition):
+        return "F test of " + ", ".join(definition)
+    return name
+
+
+def _map_parameters(m) -> str:
+    """The parameters written on a map's figure, besides what is drawn: the cluster filter."""
+    rule = cluster_rule_text(m.cluster_threshold)
+    return f"{rule} kept" if rule else "no cluster filter"
+
+
 def write_products(
     out_dir,
     *,
@@ -111,14 +152,14 @@ def write_products(
 ) -> list[Path]:
     """Draw every figure into ``out_dir/figures/`` and write ``out_dir/report.html``.
 
-    Figures: ``design_matrix.png``, ``expected_response.png`` (the
-    ``regressors`` columns), ``mask.png``, and for each contrast
-    ``contrast-<name>_design.png`` (its weights) and
-    ``contrast-<name>_thresh-<key>.png`` (each thresholded map, three axial
-    cuts over the mean EPI). The cuts are chosen on the contrast's *last*
-    map (for the tutorial's t contrast, the cluster-filtered FDR map it ends
-    with) and shared by all maps of the contrast, so they can be compared
-    slice by slice.
+    Figures: ``design_matrix.png``, ``design_correlation.png`` (the
+    regressors' correlations), ``expected_response.png`` (the ``regressors``
+    columns), ``mask.png``, and for each contrast ``contrast-<name>_design.png``
+    (its weights) and ``contrast-<name>_thresh-<key>.png`` (each map, three
+    axial cuts over the mean EPI, its parameters on the figure). The cuts are
+    chosen on the contrast's *last* map (for the tutorial's t contrast, the
+    cluster-filtered FDR map it ends with) and shared by all maps of the
+    contrast, so they can be compared slice by slice.
 
     Parameters
     ----------
@@ -127,14 +168,14 @@ def write_products(
         Fitted.
     mean_img : nibabel image
         Background of the maps (the run's mean).
-    summaries : list of refglm.workflows._pipeline_hub.ContrastSummary
+    summaries : list of refglm.first_level.ContrastSummary
     parameters : dict
-        The model parameters (``statmap.json``).
+        The model parameters and the run's record (``statmap.json``).
     title : str
     regressors : list of str or None
         Columns for the expected-response figure (None: the event regressors).
     checks : list of refglm.validation.Check or None
-        Golden checks for the report's check table (the tutorial's).
+        Golden checks for the report's check section (the tutorial's).
     figures, report : bool
         Write the PNG files, the HTML report.
     outputs : sequence of str
@@ -147,7 +188,6 @@ def write_products(
     list of Path
     """
     from refglm import plotting
-    from refglm.glm.contrasts import as_contrast_matrix
 
     out = Path(out_dir)
     fig_dir = out / names.FIGURES_DIR
@@ -156,47 +196,66 @@ def write_products(
     conv = model.convention_
     bg, affine = io.image_data(mean_img)
     mask = model.mask_
+    mask_voxels = int(mask.sum())
     pngs: dict[str, bytes] = {}
+    about: dict[str, str] = {}
 
-    def add(rel, png):
-        pngs[rel] = png
+    def add(rel, fig, description):
+        pngs[rel] = plotting.figure_png(fig)
+        about[rel] = description
         if progress is not None:
             progress(1)
-        return rel
+        return dict(file=rel, src=_data_uri(pngs[rel]))
 
-    design_fig = add(names.DESIGN_FIGURE, plotting.plot_design_matrix(design))
+    design_fig = add(
+        names.DESIGN_FIGURE,
+        plotting.plot_design_matrix(design),
+        "Figure: the design matrix (scans by regressors), each column scaled to its "
+        "largest absolute value.",
+    )
+    correlation_fig = add(
+        CORRELATION_FIGURE,
+        plotting.plot_design_matrix_correlation(design),
+        "Figure: correlations between the design's regressors (drifts and constant left out).",
+    )
     response_fig = add(
         names.RESPONSE_FIGURE,
         plotting.plot_regressors(design, regressors, title=regressors_title),
+        f"Figure: {regressors_title.lower()}, the HRF-convolved event regressors over time.",
     )
-    mask_voxels = int(mask.sum())
     mask_fig = add(
         names.MASK_FIGURE,
-        plotting.plot_mask(mask, bg, affine, title=f"Brain mask: {mask_voxels} voxels"),
+        plotting.mask_figure(mask, bg, affine, title=f"Brain mask: {mask_voxels} voxels"),
+        f"Figure: the brain mask ({mask_voxels} voxels) over the mean image, three axial cuts.",
     )
     contrasts = []
+    summary_maps = []
     for summary in summaries:
-        C = as_contrast_matrix(summary.definition, design.columns)
-        label = (
-            summary.definition
-            if isinstance(summary.definition, str)
-            else "F test of " + ", ".join(map(str, summary.definition))
-            if isinstance(summary.definition, list | tuple)
-            and all(isinstance(r, str) for r in summary.definition)
-            else summary.name
-        )
+        label = _contrast_label(summary.definition, summary.name)
         matrix_fig = add(
             names.contrast_figure_name(summary.name),
-            plotting.plot_contrast_matrix(C, design.columns, title=f"{summary.name}: {label}"),
+            plotting.plot_contrast_matrix(
+                summary.definition, design, title=f"{summary.name}: {label}"
+            ),
+            f"Figure: the weights of contrast {summary.name} over the design's columns.",
         )
         datas = [io.image_data(m.img)[0] for m in summary.maps]
         # cuts chosen on the contrast's last map (the tutorial's: FDR with the cluster filter,
         # not its most stringent, Bonferroni), shared by all maps of the contrast
-        cuts = plotting.choose_axial_cuts(datas[-1], affine, 3, mask=mask)
-        vmax = max(float(np.abs(d).max()) for d in datas)
+        last = np.where(np.abs(datas[-1]) > summary.maps[-1].threshold, datas[-1], 0.0)
+        cuts = plotting.choose_axial_cuts(last, affine, 3, mask=mask)
+        rule = plotting.CUT_RULE.format(
+            label="z", gap=plotting.MIN_GAP_MM, pct=100 * plotting.MIN_BRAIN_FRACTION
+        )
+        cut_note = f"cuts: the same for every map of {summary.name}, chosen on its last map: {rule}"
+        peaks = [float(np.abs(np.where(np.abs(d) > m.threshold, d, 0)).max()) for d, m in
+                 zip(datas, summary.maps, strict=True)]  # fmt: skip
+        vmax = max(peaks)
         maps = []
         for m, data in zip(summary.maps, datas, strict=True):
-            png = plotting.plot_stat_map(
+            n_voxels = int((np.abs(data) > m.threshold).sum())
+            two_signs = bool((data < -m.threshold).any())
+            fig = plotting.stat_map_figure(
                 data,
                 bg,
                 affine,
@@ -205,19 +264,30 @@ def write_products(
                 cut_coords=cuts,
                 vmax=vmax if vmax > m.threshold else None,
                 label="z",
+                parameters=_map_parameters(m),
+                cut_note=cut_note,
+                mask=mask,
             )
-            rel = add(names.thresholded_figure_name(summary.name, m.key), png)
+            rel = names.thresholded_figure_name(summary.name, m.key)
+            entry = add(
+                rel,
+                fig,
+                f"Figure: {m.title}; z over the mean image in three axial cuts.",
+            )
+            anchor = rel.rsplit("/", 1)[-1].removesuffix(".png")
             maps.append(
                 dict(
+                    entry,
                     title=m.title,
                     threshold=f"{m.threshold:.3f}",
                     clusters=_cluster_cell(m),
                     note=m.note,
-                    n_voxels=int((data > m.threshold).sum() + (data < -m.threshold).sum()),
-                    file=rel,
-                    src=_data_uri(png),
+                    n_voxels=n_voxels,
+                    signs="both" if two_signs else "positive",
+                    anchor=anchor,
                 )
             )
+            summary_maps.append(dict(maps[-1], contrast=summary.name))
         table = None
         if summary.table is not None:
             columns = [str(c) for c in summary.table.columns]
@@ -234,11 +304,12 @@ def write_products(
                 name=summary.name,
                 label=label,
                 stat_type=summary.stat_type,
-                matrix=dict(file=matrix_fig, src=_data_uri(pngs[matrix_fig])),
+                matrix=matrix_fig,
                 maps=maps,
                 table=table,
                 cuts=", ".join(f"{z:g}" for z in cuts),
                 cuts_from=summary.maps[-1].title,
+                cut_rule=rule,
             )
         )
 
@@ -247,24 +318,36 @@ def write_products(
         for rel, png in pngs.items():
             written.append(io.atomic_write_bytes(out / rel, png))
     if report:
-        n_ok = sum(bool(c.ok) for c in checks) if checks else 0
+        outputs = list(outputs) + [names.REPORT_HTML]
+        files = [
+            (name, names.describe_output(name) or _OWN_FILES.get(name, ""), name)
+            for name in outputs
+        ]
+        if figures:
+            files += [(rel, about[rel], rel) for rel in pngs]
         context = dict(
             title=title,
             version=__version__,
             engine=engine_summary(parameters.get("engine", "statsmodels")),
+            summary=summary_text(parameters, design, mask_voxels, summaries),
+            summary_maps=summary_maps,
             methods=methods_paragraph(parameters, conv, design, mask_voxels, summaries),
-            parameters=parameter_rows(parameters, conv),
-            design=dict(file=design_fig, src=_data_uri(pngs[design_fig])),
-            response=dict(file=response_fig, src=_data_uri(pngs[response_fig])),
+            parameters=parameter_rows(parameters),
+            convention_rows=convention_rows(conv),
+            inputs=parameters.get("input_files") or [],
+            versions=sorted((parameters.get("versions") or {}).items()),
+            design=design_fig,
+            correlation=correlation_fig,
+            response=response_fig,
             response_title=regressors_title,
-            mask=dict(file=mask_fig, src=_data_uri(pngs[mask_fig]), voxels=mask_voxels),
+            mask=dict(mask_fig, voxels=mask_voxels),
             columns=[str(c) for c in design.columns],
             n_scans=int(design.shape[0]),
             contrasts=contrasts,
-            checks=_check_rows(checks) if checks is not None else None,
-            checks_summary=(f"{n_ok} of {len(checks)} checks pass" if checks is not None else None),
-            outputs=[(name, names.describe_output(name)) for name in outputs]
-            + [(rel, "figure") for rel in (pngs if figures else ())],
+            checks=_checks_context(checks),
+            subpeak_note=SUBPEAK_SIZE_NOTE,
+            files=files,
+            figures_written=figures,
             convention=conv.name,
             display_convention=plotting.DISPLAY_CONVENTION,
         )

@@ -1,17 +1,27 @@
 """The methods paragraph and parameter table of the report, generated from the model.
 
-:func:`methods_paragraph` chooses each sentence by a parameter value (the
-engine that computed the numbers among them) or a choice of
-``refglm.conventions.Convention`` (``_CHOICE_TEXT``); :func:`engine_summary`
-is the report header's line on the engine; :func:`parameter_rows` lists the
-parameters and the convention's choices.
+:func:`methods_paragraph` chooses each sentence by what the run did: a
+parameter value (the engine that computed the numbers among them), the run's
+record (its input files, how they were stored and held, the library versions:
+:func:`input_text`) or a choice of ``refglm.conventions.Convention``
+(``_CHOICE_TEXT``); :func:`engine_summary` is the report header's line on the
+engine; :func:`parameter_rows` lists the model parameters and
+:func:`convention_rows` the convention's choices.
 """
 
 from __future__ import annotations
 
 from refglm.report.wording import cluster_rule_text, peak_rule_text
 
-__all__ = ["methods_paragraph", "parameter_rows", "engine_summary"]
+__all__ = [
+    "methods_paragraph",
+    "input_text",
+    "summary_text",
+    "parameter_rows",
+    "convention_rows",
+    "engine_summary",
+    "RECORD_KEYS",
+]
 
 #: The report header's line on how the numbers were computed, by engine.
 _ENGINE_SUMMARY = {
@@ -55,16 +65,6 @@ _HRF_TEXT = {
 }
 
 _CHOICE_TEXT = {
-    ("input_dtype", "float32"): (
-        "The volumes were stacked as float32, as nilearn's "
-        "<code>concat_imgs(dtype=np.float32)</code> stored them for the tutorial."
-    ),
-    ("input_dtype", "float64"): "The volumes were stacked as float64.",
-    ("input_dtype", "native"): (
-        "The run was held in its native dtype: 3-D volumes stacked as float32, as nilearn's "
-        "<code>concat_imgs(dtype=np.float32)</code> stacked them for the tutorial (a 4-D "
-        "image keeps its stored dtype)."
-    ),
     ("scaling_dtype", "input"): "computed in the data's dtype",
     ("scaling_dtype", "float64"): "computed in float64",
     ("ar_estimator", "lag1_ratio"): (
@@ -160,11 +160,10 @@ def methods_paragraph(parameters: dict, convention, design, mask_voxels: int, su
     else:
         drift = "no drift regressors"
     parts = [
-        f"The {n_scans} volumes of the run (repetition time {t_r:g} s) were analysed with "
-        f"refglm {__version__} under the <code>{convention.name}</code> convention. "
-        + _choice("input_dtype", convention.input_dtype),
-        f"A brain mask of {mask_voxels} voxels was computed from the mean image "
-        "(nilearn's <code>compute_epi_mask</code>), and each voxel's time series was "
+        f"The {n_scans} scans of the run (repetition time {t_r:g} s) were analysed with "
+        f"refglm {__version__} under the <code>{convention.name}</code> convention.",
+        input_text(parameters, convention),
+        _mask_text(parameters, mask_voxels) + ", and each voxel's time series was "
         "converted to percent signal change around its mean, "
         "100&nbsp;(y<sub>t</sub> / y&#772; &minus; 1), "
         + _choice("scaling_dtype", convention.scaling_dtype)
@@ -217,7 +216,132 @@ def methods_paragraph(parameters: dict, convention, design, mask_voxels: int, su
             f"whose &ldquo;clusters kept&rdquo; says so) removed "
             f"{cluster_rule_text(n_min, 'removed')} and kept {cluster_rule_text(n_min)}."
         )
-    return " ".join(parts)
+    versions = parameters.get("versions")
+    if versions:
+        libraries = [f"{name} {version}" for name, version in versions.items()]
+        parts.append(
+            "Versions: " + ", ".join(libraries[:-1]) + " and " + libraries[-1] + "."
+            if len(libraries) > 1
+            else f"Versions: {libraries[0]}."
+        )
+    return " ".join(p for p in parts if p)
+
+
+_HRF_SHORT = {"spm": "SPM canonical", "glover": "Glover", "fir": "FIR"}
+_NOISE_TEXT = {"ar1": "AR(1) noise model", "ols": "OLS (white noise)"}
+
+
+def summary_text(parameters: dict, design, mask_voxels: int, summaries) -> str:
+    """What was fitted, in one sentence (HTML): the report's first line.
+
+    E.g. "A first-level GLM of 96 scans (TR 7 s) with 16 regressors (active,
+    rest, 13 cosine drifts, a constant; SPM canonical HRF), AR(1) noise model,
+    in a mask of 62073 voxels; contrasts activeMinusRest (t: active - rest)
+    and effectsOfInterest (F: active, rest)."
+    """
+    columns = [str(c) for c in design.columns]
+    drifts = [c for c in columns if c.startswith("drift_")]
+    events = [c for c in columns if c not in drifts and c != "constant"]
+    parts = list(events)
+    if drifts:
+        parts.append(f"{len(drifts)} {parameters.get('drift_model', '')} drifts".replace("  ", " "))
+    if "constant" in columns:
+        parts.append("a constant")
+    hrf = parameters.get("hrf_model")
+    hrf_text = f"; {_HRF_SHORT.get(hrf, hrf)} HRF" if hrf else ""
+    noise = _NOISE_TEXT.get(parameters.get("noise_model"), f"{parameters.get('noise_model')}")
+    contrasts = []
+    for s in summaries:
+        d = s.definition
+        what = (
+            d
+            if isinstance(d, str)
+            else ", ".join(map(str, d))
+            if isinstance(d, list | tuple)
+            else ""
+        )
+        contrasts.append(f"<code>{s.name}</code> ({s.stat_type}{': ' + what if what else ''})")
+    text = (
+        f"A first-level GLM of {design.shape[0]} scans (TR {float(parameters['t_r']):g} s) with "
+        f"{len(columns)} regressors ({', '.join(parts)}{hrf_text}), {noise}, in a mask of "
+        f"{mask_voxels} voxels"
+    )
+    if contrasts:
+        text += "; contrast" + ("s " if len(contrasts) > 1 else " ")
+        text += ", ".join(contrasts[:-1]) + (" and " if len(contrasts) > 1 else "") + contrasts[-1]
+    return text + "."
+
+
+def _files(parameters, role):
+    return [f for f in parameters.get("input_files") or () if f["role"] == role]
+
+
+def _mask_text(parameters, mask_voxels) -> str:
+    """The mask's clause: given as a file (named) or computed from the mean image."""
+    given = _files(parameters, "mask")
+    if given:
+        name = given[0]["file"] or "an in-memory image"
+        return f"The brain mask was given (<code>{name}</code>): {mask_voxels} voxels"
+    return (
+        f"A brain mask of {mask_voxels} voxels was computed from the mean image "
+        "(nilearn's <code>compute_epi_mask</code>)"
+    )
+
+
+def input_text(parameters: dict, convention) -> str:
+    """The methods' sentences on the input: its files, how they were stored and held.
+
+    Generated from the run's record (``parameters['input_data']`` and
+    ``['input_files']``, written by ``refglm.workflows``): e.g. "The input was
+    96 3-D volumes (fM00223_004.img to fM00223_099.img), stored as int16 and
+    stacked into one float32 array, as nilearn's concat_imgs stacks 3-D volumes
+    (input_dtype 'native')." or, for one 4-D float32 image, "... one 4-D image
+    (run.nii.gz), stored as float32 and held as it is stored". ``''`` when the
+    run has no record.
+
+    Parameters
+    ----------
+    parameters : dict
+    convention : refglm.conventions.Convention
+
+    Returns
+    -------
+    str
+    """
+    data = parameters.get("input_data")
+    if not data:
+        return ""
+    names = [f["file"] for f in _files(parameters, "func") if f["file"]]
+    names = [n for n in names if not n.lower().endswith(".hdr")]
+    stored, held = data["stored_dtype"], data["held_dtype"]
+    choice = f"<code>input_dtype='{convention.input_dtype}'</code>"
+    if data["layout"] == "4-D image":
+        what = "one 4-D image" + (f" (<code>{names[0]}</code>)" if names else " (in memory)")
+        if held == stored:
+            how = f"held as it is stored ({choice})"
+        else:
+            how = f"converted to {held} ({choice})"
+    else:
+        span = f" (<code>{names[0]}</code> to <code>{names[-1]}</code>)" if names else ""
+        what = f"{data['n_volumes']} 3-D volumes{span}"
+        if convention.input_dtype == "native":
+            how = (
+                f"stacked into one {held} array, as nilearn's <code>concat_imgs</code> "
+                f"stacks 3-D volumes ({choice})"
+            )
+        else:
+            how = f"stacked into one {held} array ({choice})"
+    text = f"The input was {what}, stored as {stored} and {how}."
+    events = _files(parameters, "events")
+    if events and events[0]["file"]:
+        text += f" Events were read from <code>{events[0]['file']}</code>."
+    n_hashed = sum(1 for f in parameters.get("input_files") or () if f["sha256"])
+    if n_hashed:
+        text += (
+            f" The sha256 of each of the {n_hashed} input files is listed under "
+            "&ldquo;Inputs&rdquo;."
+        )
+    return text
 
 
 def _min_distance(summaries) -> float:
@@ -237,15 +361,23 @@ def _plain(value) -> str:
     return str(value)
 
 
-def parameter_rows(parameters: dict, convention) -> list[tuple[str, str]]:
-    """(name, value) rows of the model parameters, then of the convention's choices."""
+#: Keys of the parameters that the report shows in tables of their own (the run's record).
+RECORD_KEYS = ("input_files", "input_data", "versions")
+
+
+def parameter_rows(parameters: dict) -> list[tuple[str, str]]:
+    """(name, value) rows of the model parameters (the run's record left to its own tables)."""
     rows = []
     for key in sorted(parameters):
+        if key in RECORD_KEYS:
+            continue
         value = parameters[key]
         if isinstance(value, dict):
             value = "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
         rows.append((key, str(value)))
-    for key, value in convention.as_dict().items():
-        if key != "name":
-            rows.append((f"convention.{key}", str(value)))
     return rows
+
+
+def convention_rows(convention) -> list[tuple[str, str]]:
+    """(name, value) rows of the convention's choices: the internals a reader rarely needs."""
+    return [(key, str(value)) for key, value in convention.as_dict().items() if key != "name"]

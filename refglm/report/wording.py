@@ -9,12 +9,28 @@ of the run, so that no copy can drift from what the code did:
   cluster of exactly that many is kept;
 - the peaks of a cluster table (:func:`peak_rule_text`): a peak and at most three
   subpeaks, each more than ``min_distance`` mm from the last one kept;
-- the title of a thresholded map (:func:`map_title`).
+- the title of a thresholded map (:func:`map_title`), and of one that shows the
+  positive side only (:func:`one_sided_title`);
+- what an empty map shows (:func:`empty_map_text`);
+- the size cell of a cluster table's subpeak row (:data:`SUBPEAK_SIZE_NOTE`).
 """
 
 from __future__ import annotations
 
-__all__ = ["cluster_rule_text", "tutorial_title_note", "peak_rule_text", "map_title"]
+__all__ = [
+    "cluster_rule_text",
+    "tutorial_title_note",
+    "peak_rule_text",
+    "map_title",
+    "one_sided_title",
+    "SUBPEAK_SIZE_NOTE",
+]
+
+#: Why a subpeak row of a cluster table has no size (nistats leaves the cell empty).
+SUBPEAK_SIZE_NOTE = (
+    "Subpeak rows (IDs such as 1a, 1b) have no cluster size: the size belongs to the "
+    "cluster's peak row, and nistats leaves the subpeaks' cell empty."
+)
 
 _CLUSTER_RULE_FORMS = {
     "kept": "clusters of at least {n:g} voxels",
@@ -112,3 +128,23 @@ def map_title(name, height_control, alpha, threshold, cluster_threshold) -> str:
     if rule:
         control += f", {rule}"
     return f"{name} ({control})"
+
+
+def one_sided_title(title: str, threshold: float, label: str = "z") -> str:
+    """``title`` of a map that shows its positive side only, saying so.
+
+    ``map_threshold`` keeps the positive side only under a one-sided
+    convention (nistats'), so a figure of its map shows no negative value on
+    purpose: ``'Active minus Rest (fdr=0.05); positive side only, z > 2.760'``.
+
+    Parameters
+    ----------
+    title : str
+    threshold : float
+    label : str
+
+    Returns
+    -------
+    str
+    """
+    return f"{title}; positive side only, {label} > {threshold:.3f}"

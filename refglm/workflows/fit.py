@@ -34,8 +34,8 @@ from refglm.first_level import (
 )
 from refglm.glm.contrasts import as_contrast_matrix, is_estimable
 from refglm.glm.design import check_onsets_in_run
-from refglm.report.wording import map_title
-from refglm.workflows._products import write_figures_and_report
+from refglm.report.wording import map_title, one_sided_title
+from refglm.workflows._products import run_record, write_figures_and_report
 
 __all__ = ["run_fit", "write_fit", "FitResults"]
 
@@ -97,6 +97,20 @@ def _check_threshold_parameters(
         ("--min-distance", min_distance),
     ):
         check_nonnegative(value, flag, "pass 0 to turn it off")
+
+
+def _clusters_table(name, z_img, **kwargs):
+    """``get_clusters_table`` of contrast ``name``, its warnings naming the contrast.
+
+    (An empty table warns "No clusters of at least 20 voxels with stat higher
+    than 4.61..."; with several contrasts the warning must say which one.)
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = get_clusters_table(z_img, **kwargs)
+    for warning in caught:
+        warnings.warn(f"contrast {name}: {warning.message}", warning.category, stacklevel=3)
+    return table
 
 
 def run_fit(
@@ -179,6 +193,7 @@ def run_fit(
             maximum=n_voxels,
         )
     events_source = "events"
+    events_given = events
     if isinstance(events, str) or hasattr(events, "__fspath__"):
         events_source = f"--events {events}"
         events = io.read_events(events)
@@ -247,7 +262,8 @@ def run_fit(
         else:
             kwargs["alpha"] = alpha
         thr_img, thr = map_threshold(z_img, cluster_threshold=cluster_threshold, **kwargs)
-        table = get_clusters_table(
+        table = _clusters_table(
+            name,
             z_img,
             stat_threshold=thr,
             cluster_threshold=table_cluster_threshold,
@@ -255,6 +271,8 @@ def run_fit(
             convention=conv,
         )
         title = map_title(name, height_control, alpha, threshold, cluster_threshold)
+        if not conv.two_sided:
+            title = one_sided_title(title, thr)
         summaries.append(
             ContrastSummary(
                 name,
@@ -273,7 +291,10 @@ def run_fit(
             )
         )
     timings["contrasts_thresholds_clusters"] = time.perf_counter() - t0
-    parameters = model_parameters(model, contrasts, cluster_threshold)
+    parameters = dict(
+        model_parameters(model, contrasts, cluster_threshold),
+        **run_record(func, events_given, conv, mask_img),
+    )
     return FitResults(
         model=model,
         design=model.design_matrices_[0],

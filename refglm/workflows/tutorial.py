@@ -28,9 +28,9 @@ from refglm.first_level import (
     write_glm_outputs,
 )
 from refglm.io import derivative_names as names
-from refglm.report.wording import tutorial_title_note
+from refglm.report.wording import one_sided_title, tutorial_title_note
 from refglm.validation import checks_for
-from refglm.workflows._products import write_figures_and_report
+from refglm.workflows._products import run_record, write_figures_and_report
 
 __all__ = [
     "run_tutorial",
@@ -99,7 +99,9 @@ def run_tutorial(
     ``cluster_threshold=10``: clusters of at least 10 voxels are kept) ->
     cluster table (cluster_threshold=20) -> the F test of (active, rest).
     The parameters (``statmap.json``) are those ``refglm fit`` writes for
-    the same run (:func:`refglm.first_level.derivatives.model_parameters`).
+    the same run (:func:`refglm.first_level.derivatives.model_parameters` and
+    the run's record, :func:`refglm.workflows._products.run_record`: input
+    files with their hashes, library versions).
     """
     timings = {}
     t0 = time.perf_counter()
@@ -162,23 +164,30 @@ def run_tutorial(
         clusters=table,
         maps_thresholded=maps,
         timings=timings,
-        parameters=model_parameters(model, TUTORIAL_CONTRASTS, TUTORIAL_CLUSTER_THRESHOLD),
+        parameters=dict(
+            model_parameters(model, TUTORIAL_CONTRASTS, TUTORIAL_CLUSTER_THRESHOLD),
+            **run_record(data.func, data.events, model.convention_),
+        ),
     )
 
 
 # Figures of the seed tutorial: (maps_thresholded key, figure key, title as the seed printed
-# it, cluster_threshold of the map). The titles are the tutorial's, "clusters > 10 voxels"
-# included; the report's captions state the rule (clusters of at least 10 voxels kept).
+# it, cluster_threshold of the map, drawn from). The titles are the tutorial's, "clusters > 10
+# voxels" included; the report's captions state the rule (clusters of at least 10 voxels kept).
+# "z": the tutorial draws the raw z map at that threshold, plot_stat_map(z_map,
+# threshold=...), so both signs show; "thresholded": it draws map_threshold's map, which keeps
+# the positive side only (nistats), and the figure's title says so.
 TUTORIAL_MAPS = (
-    ("z3", "z3", "Active minus Rest (Z>3)", 0),
-    ("fpr", "fpr", "Active minus Rest (p<0.001)", 0),
-    ("bonferroni", "bonferroni", "Active minus Rest (p<0.05, corrected)", 0),
-    ("fdr", "fdr", "Active minus Rest (fdr=0.05)", 0),
+    ("z3", "z3", "Active minus Rest (Z>3)", 0, "z"),
+    ("fpr", "fpr", "Active minus Rest (p<0.001)", 0, "z"),
+    ("bonferroni", "bonferroni", "Active minus Rest (p<0.05, corrected)", 0, "z"),
+    ("fdr", "fdr", "Active minus Rest (fdr=0.05)", 0, "z"),
     (
         "fdr_cluster10",
         "fdrCluster10",
         "Active minus Rest (fdr=0.05), clusters > 10 voxels",
         TUTORIAL_CLUSTER_THRESHOLD,
+        "thresholded",
     ),
 )
 TUTORIAL_F_MAP = (
@@ -186,41 +195,49 @@ TUTORIAL_F_MAP = (
     "fdrCluster10",
     "Effects of interest (fdr=0.05), clusters > 10 voxels",
     TUTORIAL_CLUSTER_THRESHOLD,
+    "thresholded",
 )
 # nistats get_clusters_table as the tutorial called it
 TUTORIAL_TABLE = dict(cluster_threshold=20, min_distance=8.0)
 
 
-def _tutorial_map(results, fig_key, title, key, cluster_threshold) -> ThresholdedMap:
-    """One of the seed's maps, with the seed's title and, when cluster-filtered, a note."""
+def _tutorial_map(results, contrast, spec) -> ThresholdedMap:
+    """One of the seed's figures: the map it draws, the seed's title, and a note.
+
+    ``spec`` is a row of :data:`TUTORIAL_MAPS`: the raw z map of ``contrast`` at the
+    threshold (both signs, as ``plot_stat_map(z_map, threshold=...)`` draws it), or
+    ``map_threshold``'s map, whose title then says that it shows the positive side only.
+    """
+    key, fig_key, title, cluster_threshold, drawn = spec
+    threshold = float(results.thresholds[key])
+    if drawn == "z":
+        img = results.z_maps[contrast]
+    else:
+        img = results.maps_thresholded[key]
+        if not results.model.convention_.two_sided:
+            title = one_sided_title(title, threshold)
     return ThresholdedMap(
-        fig_key,
-        title,
-        float(results.thresholds[key]),
-        results.maps_thresholded[key],
-        cluster_threshold,
-        tutorial_title_note(cluster_threshold),
+        fig_key, title, threshold, img, cluster_threshold, tutorial_title_note(cluster_threshold)
     )
 
 
 def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
     """The tutorial's two contrasts with their thresholded maps and cluster tables.
 
-    ``activeMinusRest``: the maps at z > 3, fpr .001, Bonferroni .05, FDR .05
-    and FDR .05 with clusters of at least 10 voxels, and the seed's cluster
-    table (``results.clusters``). ``effectsOfInterest`` (the F test): its
-    map at FDR .05 with clusters of at least 10 voxels, and a cluster table
-    of its z map made with the same parameters as the t contrast's (the seed
-    printed none). The maps keep the seed's titles ("clusters > 10 voxels");
-    their ``note`` says what the filter kept.
+    ``activeMinusRest``: the z map drawn at z > 3, fpr .001, Bonferroni .05 and
+    FDR .05 (both signs, as the tutorial's ``plot_stat_map(z_map, threshold=...)``),
+    the FDR .05 map with clusters of at least 10 voxels (``map_threshold``'s: the
+    positive side), and the seed's cluster table (``results.clusters``).
+    ``effectsOfInterest`` (the F test): its map at FDR .05 with clusters of at
+    least 10 voxels, and a cluster table of its z map made with the same
+    parameters as the t contrast's (the seed printed none). The maps keep the
+    seed's titles ("clusters > 10 voxels"); their ``note`` says what the filter
+    kept.
     """
     model = results.model
     conv = model.convention_
     thr = results.thresholds
-    maps = [
-        _tutorial_map(results, fig_key, title, key, cluster_threshold)
-        for key, fig_key, title, cluster_threshold in TUTORIAL_MAPS
-    ]
+    maps = [_tutorial_map(results, "activeMinusRest", spec) for spec in TUTORIAL_MAPS]
     t_summary = ContrastSummary(
         "activeMinusRest",
         TUTORIAL_CONTRASTS["activeMinusRest"],
@@ -231,7 +248,7 @@ def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
             thr["fdr_cluster10"], "fdr", 0.05, conv.cluster_table_two_sided, **TUTORIAL_TABLE
         ),
     )
-    key, fig_key, title, cluster_threshold = TUTORIAL_F_MAP
+    key = TUTORIAL_F_MAP[0]
     f_table = get_clusters_table(
         results.z_maps["effectsOfInterest"],
         stat_threshold=thr[key],
@@ -242,7 +259,7 @@ def tutorial_summaries(results: TutorialResults) -> list[ContrastSummary]:
         "effectsOfInterest",
         TUTORIAL_CONTRASTS["effectsOfInterest"],
         "F",
-        [_tutorial_map(results, fig_key, title, key, cluster_threshold)],
+        [_tutorial_map(results, "effectsOfInterest", TUTORIAL_F_MAP)],
         f_table,
         table_params(thr[key], "fdr", 0.05, conv.cluster_table_two_sided, **TUTORIAL_TABLE),
     )

@@ -133,3 +133,62 @@ def test_fdr_threshold_between_fpr_and_bonferroni_at_same_alpha(tutorial_results
 
     t = tutorial_results.thresholds  # fdr and bonferroni at alpha .05
     assert fpr_threshold(0.05) < t["fdr"] < t["bonferroni"]
+
+
+def _checks():
+    from refglm.validation import Check
+
+    return [
+        Check("mask voxels", 62073, 62073, "exact"),
+        Check("row 0 (1) X", -60.0, -60.0, "exact"),
+        Check("row 0 (1) Peak Stat", 9.8119792, 9.811979, 5e-6),
+        Check("row 1 (1a) Peak Stat", 8.601924, 8.601922, 5e-6),
+        Check("row 1 (1a) Cluster Size (mm3)", "", "", "exact"),
+    ]
+
+
+def test_format_checks_prints_the_verdict_first():
+    from refglm.validation import format_checks
+
+    lines = format_checks(_checks()).splitlines()
+    assert lines[0] == (
+        "golden checks: 5 passed, 0 failed; largest |delta| over toleranced quantities "
+        "2.00e-06 (row 1 (1a) Peak Stat, tolerance 5e-06)"
+    )
+    assert lines.index("largest deltas (relative to their tolerance):") < lines.index(
+        "every check (5; subpeak rows have an empty size):"
+    )
+
+
+def test_format_checks_quiet_is_the_verdict_alone():
+    from refglm.validation import format_checks
+
+    assert format_checks(_checks(), quiet=True) == format_checks(_checks()).splitlines()[0]
+
+
+def test_format_checks_lists_failures_before_the_rows():
+    from refglm.validation import Check, format_checks
+
+    lines = format_checks([*_checks(), Check("mask voxels", 62074, 62073, "exact")]).splitlines()
+    assert lines[0].startswith("golden checks: 5 passed, 1 failed")
+    assert lines[1] == "failed:" and lines[3].strip().startswith("mask voxels")
+
+
+def test_whole_numbers_print_whole():
+    from refglm.validation import format_number
+
+    assert [format_number(v) for v in (-60.0, 62073, 9.811979, 3.0902323061678132)] == [
+        "-60",
+        "62073",
+        "9.811979",
+        "3.090232306",
+    ]
+
+
+def test_subpeak_sizes_are_checked_empty(tutorial_results):
+    from refglm.validation import checks_for
+
+    sizes = {c.quantity: c for c in checks_for(tutorial_results) if "Cluster Size" in c.quantity}
+    subpeak, peak = sizes["row 1 (1a) Cluster Size (mm3)"], sizes["row 0 (1) Cluster Size (mm3)"]
+    assert (subpeak.value, subpeak.golden, subpeak.ok) == ("", "", True)
+    assert (peak.value, peak.golden) == (4590, 4590)

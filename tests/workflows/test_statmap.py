@@ -8,9 +8,8 @@ import pytest
 
 from tests.conftest import spm_auditory_dir
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_tutorial_and_fit_write_the_same_statmap_json(tmp_path):
     from refglm.cli import main
     from refglm.datasets import fetch_spm_auditory
@@ -31,3 +30,38 @@ def test_tutorial_and_fit_write_the_same_statmap_json(tmp_path):
         "effectsOfInterest": ["active", "rest"],
     }
     assert (params["drift_order"], params["map_cluster_threshold"]) == (1, 10)
+
+
+def test_statmap_json_records_versions_and_input_hashes(tmp_path):
+    import hashlib
+
+    from refglm.cli import main
+    from tests.cli.test_bad_inputs import write_run
+
+    bold, events = write_run(tmp_path / "run")
+    args = ["fit", "--func", str(bold), "--events", str(events), "--t-r", "2"]
+    args += ["--contrast", "active - rest", "--no-report", "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    params = json.loads((tmp_path / "out" / "statmap.json").read_text())
+    assert set(params["versions"]) == {"refglm", "numpy", "scipy", "statsmodels", "nibabel"}
+    assert params["input_data"]["layout"] == "4-D image"
+    func, tsv = params["input_files"]
+    assert (func["role"], func["file"]) == ("func", bold.name)
+    assert func["sha256"] == hashlib.sha256(bold.read_bytes()).hexdigest()
+    assert (tsv["role"], tsv["file"]) == ("events", events.name)
+
+
+def test_an_empty_cluster_table_warning_names_its_contrast(tmp_path):
+    from refglm.workflows import run_fit
+    from tests.cli.test_bad_inputs import write_run
+
+    bold, events = write_run(tmp_path / "run")
+    with pytest.warns(UserWarning, match=r"^contrast activeMinusRest: No clusters"):
+        run_fit(
+            bold,
+            events,
+            2.0,
+            {"activeMinusRest": "active - rest"},
+            height_control=None,
+            threshold=50.0,
+        )
