@@ -8,17 +8,25 @@ defined once, in the module of its GLM step, which implements it;
 field                    values defined and implemented in
 =======================  ====================================================
 input_dtype              ``refglm.io.dtypes``: ``run_dtype``
+mask_method              ``refglm.glm.masking``: ``compute_epi_mask``,
+                         ``spm_implicit_mask``
 mask_mean_dtype          ``refglm.glm.masking``: ``mean_epi``
+scaling_method           ``refglm.glm.scaling``: ``mean_scaling``, ``spm_global``
 scaling_dtype            ``refglm.glm.scaling``: ``mean_scaling``
 standardize_rule         ``refglm.glm.scaling`` (``FirstLevelModel`` applies it)
 ar_estimator             ``refglm.glm.noise``: ``estimate_rho``
 ar_binning, ar_bins      ``refglm.glm.noise``: ``bin_rho``
-ar_fit                   ``refglm.glm.engines`` (``ITERATIVE_REQUIRES``)
+ar_fit                   ``refglm.glm.engines`` (``ITERATIVE_REQUIRES``);
+                         ``'spm_reml'``: ``refglm.glm.noise.spm_reml``
 whiten_scan0             ``refglm.glm.noise``: ``ar1_whiten``
-df                       ``refglm.glm.engines``
-cov_pinv                 ``refglm.glm.engines``: ``scipy_pinv_cov``
+df                       ``refglm.glm.engines`` (``spm_design_space``)
+cov_pinv                 ``refglm.glm.engines``: ``pinv_cov``
+design_builder           ``refglm.glm.design.formulas`` (``DESIGN_BUILDERS``;
+                         SPM12's in ``refglm.glm.design.spm``)
 hrf_formula              ``refglm.glm.design.formulas`` (``DESIGN_FORMULAS``)
+contrast_dtype           ``refglm.glm.contrasts``: ``compute_contrast``
 z_method                 ``refglm.glm.contrasts``: ``z_from_p``
+height_rule              ``refglm.inference.rft``: ``height_threshold``
 two_sided                ``refglm.inference.voxel`` (thresholds' default)
 fdr_formula              ``refglm.inference.voxel``: ``fdr_threshold``
 cluster_connectivity     ``refglm.inference.labels``: ``connectivity_structure``
@@ -40,8 +48,13 @@ Some choices constrain others. ``ar_fit='iterative'`` is statsmodels'
 ``yule_walker`` (each voxel demeaned), never bins it and drops scan 0; so it
 requires ``ar_estimator='yule_walker_voxel'``, ``ar_binning='none'`` and
 ``whiten_scan0='drop'`` (:data:`ITERATIVE_REQUIRES`), and a convention that
-asks for anything else is refused rather than silently fitted as GLSAR.
-``ar_bins`` is not used when ``ar_binning='none'`` (:meth:`Convention.inert_choices`).
+asks for anything else is refused rather than silently fitted as GLSAR. SPM12's
+effective degrees of freedom, ``df='spm_effective'``, need the one serial
+correlation matrix of its ReML, so they require ``ar_fit='spm_reml'``
+(:data:`EFFECTIVE_DF_REQUIRES`). A choice that cannot act under a convention
+(``ar_bins`` when ``ar_binning='none'``; the per-voxel AR choices under SPM's ReML;
+the nistats/nilearn formulas under SPM's design, mask or scaling) is listed by
+:meth:`Convention.inert_choices`.
 
 The value of each choice, and where it comes from, is written next to it in
 :data:`CONVENTIONS`; ``CHOICE_VALUES`` lists the values each choice accepts.
@@ -56,14 +69,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from refglm.exceptions import InputError
-from refglm.glm.contrasts import Z_METHODS
-from refglm.glm.design.formulas import HRF_FORMULAS
-from refglm.glm.engines import AR_FITS, COV_PINVS, DF_RULES, ITERATIVE_REQUIRES
-from refglm.glm.masking import MASK_MEAN_DTYPES
+from refglm.glm.contrasts import CONTRAST_DTYPES, Z_METHODS
+from refglm.glm.design.formulas import DESIGN_BUILDERS, HRF_FORMULAS
+from refglm.glm.engines import (
+    AR_FITS,
+    COV_PINVS,
+    DF_RULES,
+    EFFECTIVE_DF_REQUIRES,
+    ITERATIVE_REQUIRES,
+)
+from refglm.glm.masking import MASK_MEAN_DTYPES, MASK_METHODS
 from refglm.glm.noise import AR_BINNINGS, AR_ESTIMATORS, WHITEN_SCAN0
-from refglm.glm.scaling import SCALING_DTYPES, STANDARDIZE_RULES
+from refglm.glm.scaling import SCALING_DTYPES, SCALING_METHODS, STANDARDIZE_RULES
 from refglm.inference.cluster_table import CLUSTER_TABLE_RULES
 from refglm.inference.labels import CONNECTIVITIES
+from refglm.inference.rft import HEIGHT_RULES
 from refglm.inference.voxel import FDR_FORMULAS
 from refglm.io.dtypes import INPUT_DTYPES
 
@@ -74,6 +94,8 @@ __all__ = [
     "CHOICE_VALUES",
     "AR_CHOICES",
     "ITERATIVE_REQUIRES",
+    "EFFECTIVE_DF_REQUIRES",
+    "SPM_AR_CHOICES",
     "DEFAULT_CONVENTION",
     "get_convention",
 ]
@@ -89,7 +111,9 @@ class Convention:
 
     name: str
     input_dtype: str
+    mask_method: str
     mask_mean_dtype: str
+    scaling_method: str
     scaling_dtype: str
     standardize_rule: str
     ar_estimator: str
@@ -99,8 +123,11 @@ class Convention:
     whiten_scan0: str
     df: str
     cov_pinv: str
+    design_builder: str
     hrf_formula: str
+    contrast_dtype: str
     z_method: str
+    height_rule: str
     two_sided: bool
     fdr_formula: str
     cluster_connectivity: int
@@ -139,16 +166,42 @@ class Convention:
                     f"bins it and drops scan 0), found {found}; use the 'statsmodels' "
                     f"convention, or also set {needed}."
                 )
+        wrong = {k: v for k, v in EFFECTIVE_DF_REQUIRES.items() if getattr(self, k) != v}
+        if self.df == "spm_effective" and wrong:
+            found = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+            raise InputError(
+                f"convention {self.name!r}, choice df='spm_effective': expected "
+                f"{', '.join(f'{k}={v!r}' for k, v in EFFECTIVE_DF_REQUIRES.items())} (SPM's "
+                f"effective df need the one serial correlation matrix of its ReML), found "
+                f"{found}; use df='nobs_minus_rank', or ar_fit='spm_reml'."
+            )
 
     def inert_choices(self, noise_model: str = "ar1") -> tuple[str, ...]:
         """The choices that cannot change a fit under this convention.
 
-        ``noise_model='ols'`` uses no AR choice (:data:`AR_CHOICES`); ``ar_bins``
-        is unused when ``ar_binning='none'`` (statsmodels' ``GLSAR`` too).
+        - ``noise_model='ols'`` uses no AR choice (:data:`AR_CHOICES`);
+        - ``ar_bins`` is unused when ``ar_binning='none'`` (statsmodels' ``GLSAR`` too);
+        - SPM's ReML (``ar_fit='spm_reml'``) estimates no per-voxel rho
+          (:data:`SPM_AR_CHOICES`);
+        - SPM's design (``design_builder='spm_fMRI_design'``) reads none of the
+          nistats/nilearn ``hrf_formula`` formulas;
+        - SPM's implicit mask (``mask_method='spm_implicit'``) computes no mean image
+          (``mask_mean_dtype``);
+        - SPM's scaling (``scaling_method='spm_global'``) is in float64 and never
+          standardizes (``scaling_dtype``, ``standardize_rule``).
         """
-        if noise_model == "ols":
-            return AR_CHOICES
-        return ("ar_bins",) if self.ar_binning == "none" else ()
+        inert = list(AR_CHOICES) if noise_model == "ols" else []
+        if self.ar_fit == "spm_reml":
+            inert += SPM_AR_CHOICES
+        elif self.ar_binning == "none":
+            inert.append("ar_bins")
+        if self.mask_method == "spm_implicit":
+            inert.append("mask_mean_dtype")
+        if self.scaling_method == "spm_global":
+            inert += ["scaling_dtype", "standardize_rule"]
+        if self.design_builder == "spm_fMRI_design":
+            inert.append("hrf_formula")
+        return tuple(key for key in CHOICE_FIELDS if key in inert)
 
     def as_dict(self) -> dict:
         """All fields, ``name`` first, as a plain dict."""
@@ -230,13 +283,17 @@ CHOICE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Convention) if f.n
 
 #: The choices of the AR(1) noise model (none acts under ``noise_model='ols'``).
 AR_CHOICES: tuple[str, ...] = ("ar_estimator", "ar_binning", "ar_bins", "ar_fit", "whiten_scan0")
+#: The per-voxel AR(1) choices, unused by SPM's global ReML (``ar_fit='spm_reml'``).
+SPM_AR_CHOICES: tuple[str, ...] = ("ar_estimator", "ar_binning", "ar_bins", "whiten_scan0")
 
 _BOOLS = (False, True)
 
 #: Accepted values of every choice (``int``: any positive integer), from the step modules.
 CHOICE_VALUES: dict[str, tuple | type] = {
     "input_dtype": INPUT_DTYPES,
+    "mask_method": MASK_METHODS,
     "mask_mean_dtype": MASK_MEAN_DTYPES,
+    "scaling_method": SCALING_METHODS,
     "scaling_dtype": SCALING_DTYPES,
     "standardize_rule": STANDARDIZE_RULES,
     "ar_estimator": AR_ESTIMATORS,
@@ -246,8 +303,11 @@ CHOICE_VALUES: dict[str, tuple | type] = {
     "whiten_scan0": WHITEN_SCAN0,
     "df": DF_RULES,
     "cov_pinv": COV_PINVS,
+    "design_builder": DESIGN_BUILDERS,
     "hrf_formula": HRF_FORMULAS,
+    "contrast_dtype": CONTRAST_DTYPES,
     "z_method": Z_METHODS,
+    "height_rule": HEIGHT_RULES,
     "two_sided": _BOOLS,
     "fdr_formula": FDR_FORMULAS,
     "cluster_connectivity": tuple(CONNECTIVITIES),
@@ -267,9 +327,14 @@ CONVENTIONS: dict[str, Convention] = {
         # image.concat_imgs, whose dtype=np.float32 default gives float32 (a list of 3-D
         # volumes is not one run to FirstLevelModel, so it must be stacked first).
         input_dtype="native",
+        # nistats first_level_model.py fit: NiftiMasker(mask_strategy='epi') ->
+        # nilearn masking.compute_epi_mask
+        mask_method="compute_epi_mask",
         # nilearn masking.compute_epi_mask -> image._compute_mean: data.mean(axis=-1) in
         # the data's own dtype (float32 for the tutorial)
         mask_mean_dtype="input",
+        # nistats first_level_model.py fit: mean_scaling(Y, signal_scaling)
+        scaling_method="mean_scaling",
         # nistats first_level_model.py mean_scaling: 100 * (Y / mean - 1) in Y's dtype
         scaling_dtype="input",
         # nistats FirstLevelModel.__init__: standardize = False is enforced when
@@ -289,10 +354,16 @@ CONVENTIONS: dict[str, Convention] = {
         # nistats regression.py OLSModel.initialize: calc_beta = scipy.linalg.pinv(X~),
         # normalized_cov_beta = calc_beta @ calc_beta.T
         cov_pinv="scipy",
+        # nistats design_matrix.py make_first_level_design_matrix
+        design_builder="make_first_level_design_matrix",
         # nistats hemodynamic_models.py _gamma_difference_hrf (hrf.HRF_CHOICES['nistats'])
         hrf_formula="nistats",
+        # nistats contrasts.py compute_contrast: float64 throughout
+        contrast_dtype="float64",
         # nistats utils.py z_score: norm.isf(clip(p, 1e-300, 1 - 1e-16))
         z_method="isf_clipped",
+        # nistats thresholding.py map_threshold: scipy.stats (norm.isf), Bonferroni alpha/n
+        height_rule="scipy",
         # nistats 0.0.1b1 thresholding.py map_threshold was one-sided: the tutorial
         # prints 3.090 = norm.isf(.001). (0.0.1rc0 added two_sided=True as default.)
         two_sided=False,
@@ -318,8 +389,12 @@ CONVENTIONS: dict[str, Convention] = {
         # and NiftiMasker signals keep it (integers -> float32/float64 by
         # signal._ensure_float). Verified: tests/peers/test_nilearn.py.
         input_dtype="native",
+        # nilearn 0.14.1 FirstLevelModel.fit: NiftiMasker(mask_strategy='epi')
+        mask_method="compute_epi_mask",
         # nilearn 0.14.1 image/image.py compute_mean: mean_data.mean(axis=-1), data dtype
         mask_mean_dtype="input",
+        # nilearn 0.14.1 glm/first_level/first_level.py mean_scaling
+        scaling_method="mean_scaling",
         # nilearn 0.14.1 glm/first_level/first_level.py mean_scaling, in the signals' dtype
         scaling_dtype="input",
         # nilearn 0.14.1 FirstLevelModel.fit: `if self.signal_scaling in [0, 1, (0, 1)]:
@@ -340,11 +415,17 @@ CONVENTIONS: dict[str, Convention] = {
         # nilearn 0.14.1 glm/regression.py OLSModel.initialize: calc_beta =
         # scipy.linalg.pinv(X~), normalized_cov_beta = calc_beta @ calc_beta.T
         cov_pinv="scipy",
+        # nilearn 0.14.1 glm/first_level/design_matrix.py make_first_level_design_matrix
+        design_builder="make_first_level_design_matrix",
         # nilearn PR #3297 (gamma scale), PR #4452 (Glover ratio .48), PR #3362 (t_r), PR
         # #2553 (event accumulation), PR #2680 (duplicate events): hrf/design 'nilearn'
         hrf_formula="nilearn",
+        # nilearn 0.14.1 glm/contrasts.py compute_contrast: float64 throughout
+        contrast_dtype="float64",
         # nilearn PR #2567, glm/_utils.py z_score: norm.ppf(cdf) where norm.isf(p) < 0
         z_method="two_tailed_ppf",
+        # nilearn 0.14.1 glm/thresholding.py: scipy.stats (norm.isf), Bonferroni alpha/n
+        height_rule="scipy",
         # nilearn 0.14.1 glm/thresholding.py threshold_stats_img(two_sided=True)
         two_sided=True,
         # nilearn PR #3137, thresholding.py fdr_threshold: alpha * linspace(1/n, 1, n)
@@ -366,7 +447,9 @@ CONVENTIONS: dict[str, Convention] = {
     "statsmodels": Convention(
         name="statsmodels",
         input_dtype="native",
+        mask_method="compute_epi_mask",
         mask_mean_dtype="input",
+        scaling_method="mean_scaling",
         scaling_dtype="input",
         standardize_rule="without_scaling",
         # statsmodels regression/linear_model.py GLSAR.iterative_fit -> yule_walker(resid,
@@ -387,14 +470,78 @@ CONVENTIONS: dict[str, Convention] = {
         # statsmodels RegressionModel.fit(method='pinv'): normalized_cov_params from
         # tools.pinv_extended(wexog) (numpy SVD, rcond=1e-15)
         cov_pinv="statsmodels",
+        design_builder="make_first_level_design_matrix",
         hrf_formula="nistats",
+        contrast_dtype="float64",
         z_method="isf_clipped",
+        height_rule="scipy",
         two_sided=False,
         fdr_formula="nistats",
         cluster_connectivity=6,
         threshold_keep_equal=False,
         threshold_split_signs=False,
         cluster_table_two_sided=False,
+        cluster_table_rules="nistats",
+    ),
+    # SPM12 r7771 (spm/spm12 03ac9473), first-level statistics as its batch
+    # (spm.stats.fmri_spec, fmri_est Classical, con) computes them: checked against SPM12
+    # run under Octave 7.3 by tests/peers/test_spm12.py (validation/peers/spm12/).
+    "spm12": Convention(
+        name="spm12",
+        # spm_vol / @file_array/subsref.m: the scans are read in double precision
+        input_dtype="float64",
+        # spm_spm.m lines 591, 596: Y > xM.TH in every scan, any(diff(Y)); no explicit mask
+        mask_method="spm_implicit",
+        # inert (Convention.inert_choices): the implicit mask computes no mean image
+        mask_mean_dtype="input",
+        # spm_global.c, spm_fmri_spm_ui.m lines 318-330: gSF = 100/mean(g) (global 'None')
+        # or 100/g (global 'Scaling'); the data are raw*gSF
+        scaling_method="spm_global",
+        # inert: SPM scales in double precision and never standardizes
+        scaling_dtype="float64",
+        standardize_rule="never",
+        # inert: SPM's ReML estimates no per-voxel AR coefficient
+        ar_estimator="lag1_ratio",
+        ar_binning="none",
+        ar_bins=100,
+        # spm_est_non_sphericity.m, spm_reml.m, spm_Ce.m ('ar', 0.2): one V for the volume,
+        # W = spm_sqrtm(spm_inv(V)) with |W| <= 1e-6 zeroed (spm_spm.m 440-444); the data
+        # and design whitened then filtered, KWY and KWX (spm_spm.m 448, 620)
+        ar_fit="spm_reml",
+        # inert: W is a full matrix, no scan is dropped
+        whiten_scan0="keep",
+        # spm_spm.m lines 453-462, 632: ResMS = ResSS/trRV, erdf = trRV^2/trRVRV,
+        # Bcov = pKX*xX.V*pKX'
+        df="spm_effective",
+        # spm_spm.m line 452: pKX = spm_sp('x-', xKXs)
+        cov_pinv="spm",
+        # spm_fMRI_design.m, spm_get_ons.m, spm_get_bf.m, spm_hrf.m: microtime grid
+        # (fmri_t 16, fmri_t0 8), conditions and one constant; drifts in K (spm_filter.m)
+        design_builder="spm_fMRI_design",
+        # inert: spm_fMRI_design reads none of the nistats/nilearn formulas
+        hrf_formula="nistats",
+        # spm_contrasts.m lines 136-141, 176-182, 217-219, 272-274: con/ess from the
+        # float32 beta images, spmT/spmF from the float32 con/ess images
+        contrast_dtype="float32_images",
+        # spm_list.m line 469: the "equivalent Z", Ze = spm_invNcdf(1 - p)
+        z_method="isf_clipped",
+        # spm_u.m (spm_invTcdf/spm_invFcdf bisection) and spm_uc.m (min of spm_uc_RF and
+        # spm_uc_Bonf), as the results of spm_getSPM use them
+        height_rule="spm",
+        # spm_getSPM.m: a T contrast tests c'beta > 0 (one-sided); Q = find(Z > u), line 810
+        two_sided=False,
+        # spm_uc_FDR.m: Fi = (1:S)'/S*q (Benjamini-Hochberg)
+        fdr_formula="bh",
+        # spm_max.m line 47, spm_bwlabel(vol, 18): clusters are 18-connected
+        cluster_connectivity=18,
+        # spm_getSPM.m line 810: Z > u, strictly
+        threshold_keep_equal=False,
+        # spm_getSPM.m: one sign per contrast (a T map is thresholded from above)
+        threshold_split_signs=False,
+        # spm_list.m: the table of one contrast lists its positive peaks
+        cluster_table_two_sided=False,
+        # not SPM's: spm_list.m's table (3 peaks per cluster 8 mm apart, FWE/FDR columns)
+        # is not reproduced; nistats' rules are the closest refglm implements
         cluster_table_rules="nistats",
     ),
 }

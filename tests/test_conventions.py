@@ -48,8 +48,8 @@ def test_choice_values_cover_every_field():
     assert set(CHOICE_VALUES) == set(CHOICE_FIELDS)
 
 
-def test_three_named_conventions():
-    assert list(CONVENTIONS) == ["nistats", "nilearn", "statsmodels"]
+def test_four_named_conventions():
+    assert list(CONVENTIONS) == ["nistats", "nilearn", "statsmodels", "spm12"]
 
 
 def test_bad_choice_value_is_input_error_naming_the_field():
@@ -443,7 +443,7 @@ def test_flip_back_to_the_base_value_drops_it_from_the_name():
         ("nilearn+binning=round", "expected name\\+choice=value"),
         ("nilearn+ar_binning=floor", "choice ar_binning: expected one of"),
         ("nilearn+ar_bins=ten", "choice ar_bins: expected a positive int"),
-        ("spm12+ar_bins=10", "convention: expected one of nistats"),
+        ("fsl+ar_bins=10", "convention: expected one of nistats"),
     ],
 )
 def test_malformed_convention_name_is_input_error(name, match):

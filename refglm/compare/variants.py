@@ -5,6 +5,13 @@ its maps (:data:`MAP_CHOICES`), :func:`candidate_conventions` the named
 conventions followed by the flips of each, and :func:`_label` the words the
 --explain message uses for one; :data:`EXPLAIN_BOX_VOXELS` the size of the region
 on which --explain ranks them.
+
+SPM12's steps (:data:`SPM_STEP_VALUES`: its design, mask, scaling, ReML, effective
+df, pseudo-inverse and float32 images) are flipped back one at a time from the
+``spm12`` convention ("SPM12 except its float32 images"), never grafted onto the
+nistats lineage, whose fits they would not describe. A convention whose steps cannot
+take the model's parameters (SPM's design needs an SPM HRF) is not tried
+(:func:`fits_parameters`).
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ __all__ = [
     "MAP_CHOICES",
     "EXPLAIN_INT_VALUES",
     "CHOICE_LABELS",
+    "SPM_STEP_VALUES",
     "single_flips",
     "candidate_conventions",
+    "fits_parameters",
 ]
 
 #: Default number of mask voxels in --explain's sub-box (0: all voxels).
@@ -27,7 +36,9 @@ EXPLAIN_BOX_VOXELS = 5000
 #: Choices that change the statistical maps (the rest only change thresholds and tables).
 MAP_CHOICES = (
     "input_dtype",
+    "mask_method",
     "mask_mean_dtype",
+    "scaling_method",
     "scaling_dtype",
     "standardize_rule",
     "ar_estimator",
@@ -37,8 +48,20 @@ MAP_CHOICES = (
     "whiten_scan0",
     "df",
     "cov_pinv",
+    "design_builder",
     "hrf_formula",
+    "contrast_dtype",
     "z_method",
+)
+
+#: The values of SPM12's steps that no other named convention uses: flipped back from
+#: ``spm12`` only (a nistats fit with SPM's ReML or float32 images is nobody's).
+SPM_STEP_VALUES = frozenset(
+    (key, value)
+    for key in MAP_CHOICES
+    for value in [getattr(CONVENTIONS["spm12"], key)]
+    if all(getattr(conv, key) != value for name, conv in CONVENTIONS.items() if name != "spm12")
+    and key not in ("input_dtype", *CONVENTIONS["spm12"].inert_choices())
 )
 
 #: Values tried for integer choices: every convention bins rho to 1/100 (nistats,
@@ -60,6 +83,11 @@ CHOICE_LABELS = {
     "cov_pinv": "the pseudo-inverse of the contrast covariance",
     "hrf_formula": "the HRF formulas",
     "z_method": "the z conversion",
+    "mask_method": "the brain mask (nilearn's EPI mask or SPM's implicit mask)",
+    "scaling_method": "the signal scaling (per voxel, or SPM's globals)",
+    "design_builder": "the design builder (nistats/nilearn's or SPM's spm_fMRI_design)",
+    "contrast_dtype": "the precision of the contrast images (SPM writes float32)",
+    "height_rule": "the height thresholds (scipy's, or SPM's spm_u / spm_uc)",
 }
 
 
@@ -73,16 +101,21 @@ def single_flips(base: Convention, noise_model: str = "ar1") -> list[Convention]
 
     Every value of every choice of :data:`MAP_CHOICES` (integers:
     :data:`EXPLAIN_INT_VALUES`) other than ``base``'s, except choices that do
-    not act under ``base`` (``Convention.inert_choices``) and flips the table
-    refuses (``ar_fit='iterative'`` alone: see ``conventions.ITERATIVE_REQUIRES``).
+    not act under ``base`` (``Convention.inert_choices``), flips the table
+    refuses (``ar_fit='iterative'`` alone: see ``conventions.ITERATIVE_REQUIRES``)
+    and SPM12's step values (:data:`SPM_STEP_VALUES`) onto a convention that has none
+    of them.
     """
     inert = base.inert_choices(noise_model)
+    spm_lineage = any(getattr(base, key) == value for key, value in SPM_STEP_VALUES)
     out = []
     for key in MAP_CHOICES:
         if key in inert:
             continue
         for value in _values(key):
             if value == getattr(base, key):
+                continue
+            if (key, value) in SPM_STEP_VALUES and not spm_lineage:
                 continue
             try:
                 out.append(base.flipped(**{key: value}))
@@ -91,17 +124,38 @@ def single_flips(base: Convention, noise_model: str = "ar1") -> list[Convention]
     return out
 
 
-def candidate_conventions(noise_model: str = "ar1") -> list[Convention]:
+def fits_parameters(conv: Convention, model_params: dict | None = None) -> bool:
+    """Whether ``FirstLevelModel(**model_params, convention=conv)`` takes its parameters.
+
+    SPM's design builder, for one, needs an SPM HRF (``hrf_model='spm'``, with or
+    without derivatives), cosine drifts or none, and ``slice_time_ref=0``
+    (``FirstLevelModel.check_parameters``). ``None``: the model's defaults.
+    """
+    from refglm.first_level import FirstLevelModel
+
+    params = {k: v for k, v in (model_params or {}).items() if k != "convention"}
+    params.setdefault("t_r", 1.0)  # required, and no design builder's constraint
+    try:
+        FirstLevelModel(**params, convention=conv).check_parameters()
+    except InputError:
+        return False
+    return True
+
+
+def candidate_conventions(noise_model: str = "ar1", model_params=None) -> list[Convention]:
     """The named conventions, then the single-choice flips of each (:func:`single_flips`).
 
-    A variant whose choices equal an earlier one's is listed once.
+    A variant whose choices equal an earlier one's is listed once; one that cannot
+    take the model's parameters (:func:`fits_parameters`; ``model_params`` None:
+    ``FirstLevelModel``'s defaults, under which ``spm12``'s design refuses the Glover
+    HRF) is left out.
     """
     out, seen = [], set()
-    for conv in [*CONVENTIONS.values()] + [
-        v for base in CONVENTIONS.values() for v in single_flips(base, noise_model)
-    ]:
+    params = dict(model_params or {}, noise_model=noise_model)
+    usable = [conv for conv in CONVENTIONS.values() if fits_parameters(conv, params)]
+    for conv in [*usable] + [v for base in usable for v in single_flips(base, noise_model)]:
         key = tuple(conv.choices().items())
-        if key not in seen:
+        if key not in seen and fits_parameters(conv, params):
             seen.add(key)
             out.append(conv)
     return out

@@ -241,9 +241,10 @@ def spm_implicit_mask(data: np.ndarray, gSF, TH) -> np.ndarray:
         )
     gSF = np.asarray(gSF, dtype=np.float64)
     TH = np.asarray(TH, dtype=np.float64)
-    keep = np.ones(data.shape[:3], dtype=bool)
-    for j in range(data.shape[3]):
-        keep &= np.asarray(data[..., j], dtype=np.float64) * gSF[j] > TH[j]
+    keep = np.empty(data.shape[:3], dtype=bool)
+    for i in range(data.shape[0]):  # one x-plane at a time: memory only
+        plane = np.asarray(data[i], dtype=np.float64) * gSF  # (y, z, n_scans)
+        keep[i] = np.all(plane > TH, axis=-1)
     series = np.asarray(data[keep], dtype=np.float64) * gSF  # (n_kept, n_scans)
     keep[keep] = np.any(np.diff(series, axis=1) != 0, axis=1)
     return keep

@@ -100,6 +100,35 @@ def mean_scaling(Y: np.ndarray, axis=0, dtype: str = "input") -> tuple[np.ndarra
     return 100 * (Y / mean - 1), np.squeeze(mean, axis=axis)
 
 
+def _spm_global_columns(scans: np.ndarray) -> np.ndarray:
+    """:func:`spm_global` of each column of ``scans`` (voxels in Fortran order, n), float64.
+
+    ``scans`` is C-ordered, so numpy reduces its axis 0 row after row: each column's
+    sum runs voxel after voxel, as the C loop's. Non-finite values are set to 0 and not
+    counted, and the voxels not above :math:`s_1` are set to 0 before the second sum:
+    adding 0 leaves a running sum unchanged, so each sum is the C loop's over the
+    selected voxels.
+    """
+    scans = np.ascontiguousarray(scans, dtype=np.float64)
+    finite = np.isfinite(scans)
+    values = np.where(finite, scans, 0.0)
+    s1 = _column_sums(values) / (8.0 * np.count_nonzero(finite, axis=0))
+    above = finite & (values > s1)
+    return _column_sums(np.where(above, values, 0.0)) / np.count_nonzero(above, axis=0)
+
+
+def _column_sums(values: np.ndarray) -> np.ndarray:
+    """Each column's left-to-right sum, for a C-ordered 2-D float64 array.
+
+    With two columns or more numpy reduces axis 0 row after row (each column summed in
+    order); a single column is contiguous, which numpy would sum pairwise, so it goes
+    through :func:`refglm.glm.spm_linalg.seqsum`.
+    """
+    if values.shape[1] >= 2:
+        return np.add.reduce(values, axis=0)
+    return seqsum(values, axis=0)
+
+
 def spm_global(volume: np.ndarray) -> float:
     r"""The global mean of one scan, SPM12 ``src/spm_global.c``.
 
@@ -117,20 +146,28 @@ def spm_global(volume: np.ndarray) -> float:
         The raw scan, before any scaling.
     """
     values = np.asarray(volume, dtype=np.float64).ravel(order="F")
-    values = values[np.isfinite(values)]
-    s1 = seqsum(values) / (8.0 * values.size)
-    above = values[values > s1]
-    return seqsum(above) / above.size
+    return float(_spm_global_columns(values[:, None])[0])
 
 
-def spm_globals(data: np.ndarray) -> np.ndarray:
-    """:func:`spm_global` of every scan of a 4-D run (x, y, z, n), SPM's ``xGX.rg``."""
+def spm_globals(data: np.ndarray, scans_per_batch: int = 16) -> np.ndarray:
+    """:func:`spm_global` of every scan of a 4-D run (x, y, z, n), SPM's ``xGX.rg``.
+
+    The scans are taken ``scans_per_batch`` at a time (memory only: the result
+    does not depend on it).
+    """
     if data.ndim != 4:
         raise InputError(
             f"data: expected a 4-D run (x, y, z, n_scans), found shape {data.shape}; pass "
             "every scan of the run."
         )
-    return np.array([spm_global(data[..., j]) for j in range(data.shape[3])])
+    n = data.shape[3]
+    # every voxel, in Fortran (SPM's file) order
+    x, y, z = np.unravel_index(np.arange(int(np.prod(data.shape[:3]))), data.shape[:3], order="F")
+    g = np.empty(n)
+    for start in range(0, n, scans_per_batch):
+        stop = min(start + scans_per_batch, n)
+        g[start:stop] = _spm_global_columns(data[x, y, z, start:stop])
+    return g
 
 
 def spm_scale_factors(g: np.ndarray, global_normalization=None) -> np.ndarray:

@@ -4,7 +4,7 @@ The steps, one module each: events (:mod:`.events`), HRF shapes and their deriva
 (:mod:`.hrf_shapes`, :mod:`.hrf_derivatives`), event regressors (:mod:`.hrf`, sampled
 and convolved in :mod:`.sampling`), drifts (:mod:`.drifts`), and the matrix
 (:mod:`.matrix`). The formulas on which nistats and nilearn differ are one table,
-:mod:`.formulas`.
+:mod:`.formulas`. SPM12's builder, ``spm_fMRI_design``, is :mod:`.spm`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ __all__ = [
     "HRF_FORMULAS",
     "HRF_CHOICES",
     "DESIGN_CHOICES",
+    "DESIGN_BUILDERS",
+    "spm_fmri_design",
+    "SpmCondition",
 ]
 
 _MATRIX_NAMES = frozenset({"make_first_level_design_matrix"})
@@ -48,7 +51,10 @@ _HRF_DERIVATIVES_NAMES = frozenset(
     }
 )
 _SAMPLING_NAMES = frozenset({"estimate_t_r", "orthogonalize"})
-_FORMULAS_NAMES = frozenset({"DESIGN_FORMULAS", "HRF_FORMULAS", "HRF_CHOICES", "DESIGN_CHOICES"})
+_FORMULAS_NAMES = frozenset(
+    {"DESIGN_FORMULAS", "HRF_FORMULAS", "HRF_CHOICES", "DESIGN_CHOICES", "DESIGN_BUILDERS"}
+)
+_SPM_NAMES = frozenset({"spm_fmri_design", "SpmCondition"})
 
 
 def __getattr__(name):
@@ -70,6 +76,8 @@ def __getattr__(name):
         import refglm.glm.design.sampling as module
     elif name in _FORMULAS_NAMES:
         import refglm.glm.design.formulas as module
+    elif name in _SPM_NAMES:
+        import refglm.glm.design.spm as module
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(module, name)

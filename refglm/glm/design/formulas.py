@@ -15,11 +15,18 @@ value of every one; the steps read the ones they use:
 Each choice is described where it acts. ``Convention.hrf_formula`` names a row
 (:data:`HRF_FORMULAS`); a function that takes ``convention=`` also accepts a mapping
 holding the choices it reads (:func:`refglm.glm.design._validate.resolve_convention`).
+
+``Convention.design_builder`` (:data:`DESIGN_BUILDERS`) chooses between the two
+builders: nistats' and nilearn's ``make_first_level_design_matrix`` (:mod:`.matrix`,
+regressors sampled at the frame times, drifts as columns, these formulas) and SPM12's
+``spm_fMRI_design`` (:mod:`.spm`, the microtime grid and its onset bin, the conditions
+and one constant, the drifts a separate basis for the filter), which reads none of them.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "DESIGN_BUILDERS",
     "DESIGN_FORMULAS",
     "HRF_FORMULAS",
     "HRF_FORMULA_CHOICES",
@@ -27,6 +34,10 @@ __all__ = [
     "HRF_CHOICES",
     "DESIGN_CHOICES",
 ]
+
+#: The accepted values of the convention choice ``design_builder``: nistats' and
+#: nilearn's builder, or SPM12's (``refglm.glm.design.spm.spm_fmri_design``).
+DESIGN_BUILDERS: tuple[str, ...] = ("make_first_level_design_matrix", "spm_fMRI_design")
 
 #: For each lineage, the value of every design formula choice.
 DESIGN_FORMULAS: dict[str, dict[str, object]] = {

@@ -29,6 +29,7 @@ __all__ = [
     "COV_PINVS",
     "DF_RULES",
     "ITERATIVE_REQUIRES",
+    "EFFECTIVE_DF_REQUIRES",
     "FIXED_DEFAULTS",
     "check_noise_model",
     "check_glm_arguments",
@@ -75,6 +76,10 @@ ITERATIVE_REQUIRES: dict[str, str] = {
     "ar_binning": "none",
     "whiten_scan0": "drop",
 }
+
+#: What ``df='spm_effective'`` requires: SPM12's effective df, ResMS and Bcov need the
+#: one serial correlation matrix V of its global ReML (spm_spm.m lines 453-462).
+EFFECTIVE_DF_REQUIRES: dict[str, str] = {"ar_fit": "spm_reml"}
 
 #: The defaults of the arrays-in engines for ``ar_fit='fixed'``: nistats' choices
 #: (``tests/test_conventions.py`` checks they are the ``'nistats'`` row's).
