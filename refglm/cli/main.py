@@ -173,8 +173,8 @@ def main(argv=None) -> int:
     # one line on stderr is then the error alone. --debug prints them as they come.
     held = []
     try:
-        previous_sigterm = _install_sigterm()
         end_startup()  # Ctrl-C is a KeyboardInterrupt from here on (exit_codes.guard_startup)
+        previous_sigterm = _install_sigterm()
         with warnings.catch_warnings():
             if not debug:
                 warnings.showwarning = lambda message, *args, **kwargs: held.append(message)

@@ -436,12 +436,13 @@ def _as_write_error(exc: BaseException, stage: Path, shown) -> OutputWriteError 
         refused = OutputWriteError(str(exc).replace(str(stage), target))
     elif is_environment_error(exc):
         filename = exc.filename
-        if filename is not None and str(filename).startswith(str(stage)):
+        if filename is None:
+            refused = write_error(f"--out {target}", "the run's outputs", exc)
+        elif str(filename).startswith(str(stage)):
             where = str(filename).replace(str(stage), target, 1)
-            what = Path(where).name
-        else:
-            where, what = f"--out {target}", "the run's outputs"
-        refused = write_error(where, what, exc)
+            refused = write_error(where, Path(where).name, exc)
+        else:  # a file outside --out: read or written, the error cannot tell
+            refused = write_error(filename, "it", exc, verb="read or write")
     else:
         return None
     _set_state(refused, out_state(exc))
