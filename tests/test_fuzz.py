@@ -14,6 +14,7 @@ keeps a regression test below.
 from __future__ import annotations
 
 import io as _io
+import json
 import string
 import warnings
 from pathlib import Path
@@ -312,6 +313,34 @@ def test_expression_parser_on_any_text(text, columns):
     parses_or_input_error(as_contrast_matrix, text, columns)
 
 
+# column names that collide with the grammar, and expressions that quote them or not
+_ODD_COLUMNS = st.lists(
+    st.text(alphabet="ab -+*/()`'. 01", min_size=1, max_size=6), min_size=1, max_size=5, unique=True
+)
+_QUOTING_TEXT = st.text(alphabet="ab -+*/()`'. 01;=", max_size=30)
+
+
+@FUZZ
+@given(text=_QUOTING_TEXT, columns=_ODD_COLUMNS)
+def test_expression_parser_with_backticks_and_odd_names(text, columns):
+    """Backticks, operators inside names, unclosed quotes: a result or an InputError."""
+    vector = parses_or_input_error(expression_to_contrast_vector, text, columns)
+    if vector is not None:
+        assert vector.shape == (len(columns),) and np.all(np.isfinite(vector))
+
+
+@FUZZ
+@given(text=_QUOTING_TEXT)
+def test_contrast_option_with_backticks(text):
+    """``--contrast`` text with backticks, ';' and '=': a (name, definition) or an InputError."""
+    from refglm.cli.options import parse_contrast
+
+    parsed = parses_or_input_error(parse_contrast, text)
+    if parsed is not None:
+        name, _ = parsed
+        assert name.isalnum()
+
+
 _CONTRAST_DEFINITIONS = st.recursive(
     st.one_of(
         st.none(),
@@ -370,3 +399,41 @@ def test_expression_overflowing_to_inf_is_an_input_error():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(InputError, match="finite"):
             as_contrast_matrix("1e300 * 1e300 * active", COLUMNS)
+
+
+# ------------------------------------------------------------------- JSON sidecars
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+@FUZZ
+@given(value=_JSON_VALUES)
+def test_json_depth_is_counted_as_the_parser_nests(value):
+    """Brackets inside strings (escaped quotes included) do not count; nesting does."""
+    from refglm.io.files import json_nesting_depth
+
+    assert json_nesting_depth(json.dumps(value)) == _depth(value)
+
+
+@FUZZ
+@given(payload=st.binary(max_size=200) | _JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+def test_load_json_bounded_on_any_bytes(tmp_path, payload):
+    from refglm.io.files import load_json_bounded
+
+    path = tmp_path / "sidecar.json"
+    path.write_bytes(payload)
+    parses_or_input_error(load_json_bounded, path)
