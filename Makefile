@@ -1,10 +1,16 @@
 # refglm: two commands on a fresh machine with python3 (>= 3.11) and make.
 #   make tutorial   create .venv, install, write the tutorial's results to results/
 #   make test       create .venv, install with test extras, run ruff, import-linter and every test
+#   make peers      build .venv-nistats, the side environment of the live nistats 0.0.1rc0 peer
+#                   tests (Python 3.11, wheels only; idempotent); .ci/run runs it before make test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# nistats 0.0.1rc0 imports only with old numpy/scipy/scikit-learn: a side environment,
+# started as a subprocess by tests/peers/test_nistats.py (validation/peers/nistats/).
+NISTATS_VENV   ?= .venv-nistats
+NISTATS_PYTHON ?= python3.11
 
 # Use the workplace's copy of the SPM auditory data when it is there and no
 # REFGLM_DATA_DIR is set; otherwise refglm looks in its cache, then downloads.
@@ -15,7 +21,7 @@ export REFGLM_DATA_DIR := $(abspath $(SHARED_DATA))
 endif
 endif
 
-.PHONY: tutorial test lint format validate bench clean
+.PHONY: tutorial test lint format validate bench clean peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +49,12 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+peers:
+	NISTATS_PYTHON=$(NISTATS_PYTHON) bash validation/peers/nistats/build_env.sh $(NISTATS_VENV)
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,peers,dask]'
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .hypothesis
+	rm -rf $(VENV) $(NISTATS_VENV) results .pytest_cache .hypothesis
