@@ -24,6 +24,7 @@ __all__ = [
     "table_params",
     "write_glm_outputs",
     "trace_voxel",
+    "trace_spm_voxel",
     "TraceStep",
     "VoxelTrace",
     "format_value",
@@ -36,7 +37,7 @@ _SUMMARY_NAMES = frozenset(
     {"ContrastSummary", "ThresholdedMap", "model_parameters", "table_params"}
 )
 _DERIVATIVES_NAMES = frozenset({"write_glm_outputs"})
-_TRACE_NAMES = frozenset({"trace_voxel"})
+_TRACE_NAMES = frozenset({"trace_voxel", "trace_spm_voxel"})
 _TRACE_RECORD_NAMES = frozenset({"TraceStep", "VoxelTrace", "format_value"})
 
 

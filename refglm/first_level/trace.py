@@ -21,6 +21,13 @@ The steps follow nistats 0.0.1rc0 ``first_level_model.py`` (``mean_scaling``,
 7. contrast effect :math:`c\\tilde\\beta`, variance
    :math:`c (\\tilde X^T \\tilde X)^+ c^T \\hat\\sigma^2`, t, one-sided p, z.
 
+Under SPM12's estimation (``ar_fit='spm_reml'``, the ``spm12`` convention),
+:func:`trace_spm_voxel` follows ``spm_spm.m`` instead: the scaled series
+:math:`s = y\\,gSF`, the whitened, filtered series :math:`KWs` and design :math:`KWX`
+(``sm.OLS`` on them), beta, ResSS, :math:`\\mathrm{tr}(RV)`, ResMS, the effective df
+``erdf`` and SPM's T (and F). The matrices of the whole volume (the scale factors, SPM's
+ReML :math:`V` and :math:`W`, the drift basis :math:`X_0`) come from the fitted model.
+
 This module holds numerics only: no file input or output, no plotting.
 """
 
@@ -47,7 +54,7 @@ from refglm.glm.engines.statsmodels import contrast_cov, glsar_class
 from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho
 from refglm.glm.scaling import signal_dtype
 
-__all__ = ["trace_voxel"]
+__all__ = ["trace_voxel", "trace_spm_voxel"]
 
 
 def _contrast_label(definition) -> str:
@@ -121,6 +128,12 @@ def trace_voxel(
     """
     conv = get_convention(convention)
     check_noise_model(noise_model)
+    if conv.ar_fit == "spm_reml":
+        raise InputError(
+            f"convention {conv.name!r}: SPM's estimation needs the whole volume's scale "
+            "factors, ReML and drift basis; trace the voxel with trace_spm_voxel (refglm "
+            "explain-voxel --convention spm12 does)."
+        )
     raw = np.asarray(raw)
     # nilearn signal.py _ensure_float, as FirstLevelModel holds the masked signals
     y = raw.astype(signal_dtype(raw.dtype), copy=False)
@@ -320,4 +333,246 @@ def trace_voxel(
         step("F", "|| (C (X~'X~)^+ C')^(-1/2) C b~ ||^2 / (r max(sigma^2, 1e-50))", f)
         step("F p", f"1 - F_F(F; r={r}, nu={df:g})", f_p)
         step("F z", _z_formula(conv.z_method, "F_F(F; q, nu)"), f_z)
+    return trace
+
+
+def _stored(value, conv):
+    """``value`` as the float32 image SPM stores and reads back, under ``contrast_dtype``."""
+    if conv.contrast_dtype == "float32_images":
+        return np.asarray(value, dtype=np.float32).astype(np.float64)
+    return np.asarray(value, dtype=np.float64)
+
+
+def trace_spm_voxel(
+    raw,
+    design: pd.DataFrame,
+    drift_basis,
+    scale_factors,
+    whitening,
+    covariance,
+    contrast="active",
+    f_contrast=None,
+    *,
+    noise_model: str = "ar1",
+    convention="spm12",
+    reml_hyperparameters=None,
+    mask_thresholds=None,
+) -> VoxelTrace:
+    r"""Refit one voxel as SPM12's ``spm_spm.m`` does, step by step, and keep every number.
+
+        The volume's matrices are given (they need every voxel); the voxel's own numbers
+        are computed here, with ``statsmodels.api.OLS`` on the whitened, filtered data:
+
+        1. scaled series :math:`s_t = y_t\, gSF_t` (SPM reads ``raw * gSF``);
+        2. the ReML's OLS fit of the filtered series, :math:`Ks` on :math:`KX` (its
+           selection F test);
+        3. :math:`	ilde s = K W s`, :math:`	ilde X = K W X`, :math:`K = I - X_0X_0^T`;
+        4. :math:`\hateta = 	ilde X^+ 	ilde s`, :math:`\mathrm{ResSS} = \lVert	ilde s -
+            ilde X\hateta
+    Vert^2`;
+        5. :math:`\mathrm{tr}(RV)`, :math:`\mathrm{tr}(RVRV)`, ``erdf`` and ``Bcov``
+           (``refglm.glm.engines.spm_design_space``), :math:`\mathrm{ResMS} =
+           \mathrm{ResSS}/\mathrm{tr}(RV)`;
+        6. :math:`\mathrm{con} = c^T\hateta`, :math:`T = \mathrm{con} / \sqrt{\mathrm{ResMS}\,
+           c^T B c}` (float32 images under ``contrast_dtype='float32_images'``), p from
+           Student's t on ``erdf`` df, :math:`z = \Phi^{-1}(1 - p)`.
+
+        # SPM12 spm_spm.m lines 440-462 and 620-638; spm_contrasts.m lines 136-141, 217-219
+
+        Parameters
+        ----------
+        raw : array of shape (n_scans,)
+            The voxel's raw series (double precision, as SPM reads it).
+        design : pandas.DataFrame
+            SPM's ``xX.X`` (``FirstLevelModel.design_matrices_[0]``).
+        drift_basis : pandas.DataFrame or ndarray (n_scans, k)
+            SPM's ``K.X0`` (``FirstLevelModel.drift_basis_``).
+        scale_factors : array of shape (n_scans,)
+            SPM's ``xGX.gSF`` (``FirstLevelModel.scale_factors_``).
+        whitening, covariance : ndarray (n_scans, n_scans)
+            SPM's ``xX.W`` and ``xVi.V`` (``whitening_matrix_``, ``noise_correlation_``).
+        contrast : str or array of shape (p,)
+            A t contrast.
+        f_contrast : list of str, array (q, p) or None
+        noise_model : {'ar1', 'ols'}
+        convention : str or Convention
+            ``spm12`` or a flip of it that keeps ``ar_fit='spm_reml'``.
+        reml_hyperparameters, mask_thresholds : ndarray or None
+            SPM's ``xVi.h`` and ``xM.TH``, shown when given.
+
+        Returns
+        -------
+        VoxelTrace
+            ``scaled`` is :math:`s`; ``ols_*`` the ReML selection's OLS fit (``ols_fitted``
+            in the scaled series' units: :math:`s` minus its residuals); ``rho`` the lag-1
+            correlation of SPM's :math:`V`; ``whitened`` :math:`KWs`; ``whitened_design``
+            :math:`KWX`; ``sigma2`` ResMS; ``df`` erdf; ``cov_unscaled`` Bcov.
+    """
+    from refglm.glm.contrasts import spm_contrast_df, spm_contrast_space
+    from refglm.glm.engines import spm_design_space
+    from refglm.glm.filtering import spm_filter
+
+    conv = get_convention(convention)
+    check_noise_model(noise_model)
+    if conv.ar_fit != "spm_reml":
+        raise InputError(
+            f"convention {conv.name!r}: expected ar_fit='spm_reml' (SPM's estimation), found "
+            f"{conv.ar_fit!r}; trace this convention with trace_voxel."
+        )
+    y = np.asarray(raw, dtype=np.float64)
+    n = design.shape[0]
+    if y.ndim != 1 or y.shape[0] != n:
+        raise InputError(
+            f"raw: expected one value per scan ({n}), found shape {y.shape}; pass the voxel's "
+            "time series of this run."
+        )
+    X = design.to_numpy(dtype=np.float64)
+    X0 = np.asarray(drift_basis, dtype=np.float64)
+    W = np.asarray(whitening, dtype=np.float64)
+    V = np.asarray(covariance, dtype=np.float64)
+    gSF = np.asarray(scale_factors, dtype=np.float64)
+    columns = [str(c) for c in design.columns]
+    steps: list[TraceStep] = []
+
+    def step(name, formula, value):
+        steps.append(TraceStep(name, formula, value))
+        return value
+
+    step("raw series y", f"voxel values of the {n} volumes (double precision)", y)
+    step("scale factors gSF", "100 / mean(globals) (global None) or 100 / global_t", gSF)
+    scaled = step("scaled series s", "s_t = y_t * gSF_t   (spm_fmri_spm_ui.m, file_array)", y * gSF)
+    if mask_thresholds is not None:
+        margin = float(np.min(scaled - np.asarray(mask_thresholds, dtype=np.float64)))
+        step("implicit mask margin", "min_t (s_t - TH_t) > 0: in SPM's mask", margin)
+    step("design columns", f"the {X.shape[1]} columns of xX.X ({_shape(X)})", ", ".join(columns))
+    for col in columns[:-1]:
+        step(
+            f"design column {col}", "spm_fMRI_design regressor X[:, col]", X[:, columns.index(col)]
+        )
+    step("drift basis X0", f"{X0.shape[1]} DCT columns of spm_filter (K = I - X0 X0')", X0)
+
+    # the ReML's selection fit: OLS of the filtered data (spm_est_non_sphericity.m)
+    Ks, KX = spm_filter(X0, scaled[:, None])[:, 0], spm_filter(X0, X)
+    ols = sm.OLS(Ks, KX).fit()
+    ols_beta, ols_resid = np.asarray(ols.params), np.asarray(ols.resid)
+    for k, col in enumerate(columns[:2]):
+        step(f"OLS beta[{col}]", "pinv(KX) K s   (the ReML's voxel selection fit)", ols_beta[k])
+    if reml_hyperparameters is not None and np.size(reml_hyperparameters):
+        step(
+            "ReML hyperparameters h",
+            "spm_reml on the pooled Cy, [X X0], AR(0.2)",
+            np.asarray(reml_hyperparameters),
+        )
+    rho = float(V[1, 0] / V[0, 0])
+    step("V lag-1 correlation", "V(2,1) / V(1,1), V = sum h_i Q_i scaled to trace n", rho)
+    step("W row 0", "W = spm_sqrtm(spm_inv(V)), |W| <= 1e-6 set to 0", W[0])
+
+    KWs = step(
+        "whitened, filtered s~",
+        "s~ = K W s   (spm_spm.m: KWY = spm_filter(K, W*Y))",
+        spm_filter(X0, W @ scaled[:, None])[:, 0],
+    )
+    KWX = spm_filter(X0, W @ X)
+    step("whitened, filtered design X~", "X~ = K W X   (xX.xKXs)", KWX)
+    for col in columns[:-1]:
+        step(f"whitened column {col}", "X~[:, col]", KWX[:, columns.index(col)])
+    res = sm.OLS(KWs, KWX).fit()
+    beta = np.asarray(res.params)
+    for k, col in enumerate(columns[:2]):
+        step(f"beta[{col}]", "b = pinv(X~) s~   (statsmodels OLS)", beta[k])
+    wfitted = KWX @ beta
+    wresid = KWs - wfitted
+    ResSS = step("ResSS", "sum_t (s~ - X~ b)_t^2", float(res.ssr))
+    space = spm_design_space(X, X0, W, V, conv.df, conv.cov_pinv, pinv_KWX=res.model.pinv_wexog)
+    step("trRV", "tr(V) - sum(u .* (V u)), u = orth(X~), V = K W V W' K'", space.trRV)
+    step("trRVRV", "||V||^2 - 2 ||V u||^2 + ||u' V u||^2", space.trRVRV)
+    step("erdf", "trRV^2 / trRVRV   (effective df)", space.erdf)
+    sigma2 = step(
+        "ResMS",
+        "ResSS / trRV" if conv.df == "spm_effective" else f"ResSS / {space.denominator:g}",
+        ResSS / space.denominator,
+    )
+    Bcov = step("Bcov", "pinv(X~) K W V W' K' pinv(X~)'", space.Bcov)
+
+    C = as_contrast_matrix(contrast, columns)
+    if C.shape[0] != 1:
+        raise InputError(
+            f"contrast {_contrast_label(contrast)}: expected one row (a t contrast), found "
+            f"{C.shape[0]}; pass the F contrast as f_contrast."
+        )
+    c = C[0]
+    label = _contrast_label(contrast)
+    stored_beta = _stored(beta, conv)
+    con = 0.0
+    for j in np.flatnonzero(np.abs(c) > 0):
+        con = con + c[j] * stored_beta[j]
+    con = float(_stored(con, conv))
+    Vc = float((c @ Bcov) @ c)
+    t = float(_stored(con / np.sqrt(sigma2 * Vc), conv))
+    df = float(space.df_resid)
+    p = float(stats.t.sf(t, min(df, DOFMAX)))
+    z = float(z_from_p(p, conv.z_method, one_minus_p=stats.t.cdf(t, min(df, DOFMAX))))
+    step("contrast c", label, c)
+    step(
+        "con",
+        "sum_j c_j b_j   ("
+        + ("float32 images)" if conv.contrast_dtype == "float32_images" else "float64)"),
+        con,
+    )
+    step("c' Bcov c", "unscaled contrast variance", Vc)
+    step("T", "con / sqrt(ResMS c' Bcov c)", t)
+    step("p (one-sided)", f"1 - F_t(T; erdf={df:g})", p)
+    step("z", _z_formula(conv.z_method, "F_t(T; erdf)"), z)
+    trace = VoxelTrace(
+        design=design,
+        raw=y,
+        mean=float(np.mean(y)),
+        scaled=scaled,
+        ols_beta=ols_beta,
+        ols_fitted=scaled - ols_resid,
+        ols_resid=ols_resid,
+        lag1_sum=float(np.sum(ols_resid[1:] * ols_resid[:-1])),
+        resid_ss=float(np.sum(ols_resid**2)),
+        rho_raw=rho,
+        rho=rho,
+        whitened=KWs,
+        whitened_design=KWX,
+        beta=beta,
+        whitened_fitted=wfitted,
+        whitened_resid=wresid,
+        sigma2=float(sigma2),
+        df=df,
+        cov_unscaled=Bcov,
+        contrast_name=label,
+        contrast=c,
+        effect=con,
+        variance=float(Vc * sigma2),
+        t=t,
+        p=p,
+        z=z,
+        noise_model=noise_model,
+        convention=conv.name,
+        steps=steps,
+    )
+    if f_contrast is not None:
+        F_mat = as_contrast_matrix(f_contrast, columns)
+        _, X1o, Hsqr = spm_contrast_space(space.xKXs, F_mat.T)
+        trMV, _, eidf = spm_contrast_df(X1o, space.xX_V)
+        ess = float(_stored(np.sum((Hsqr @ stored_beta) ** 2), conv))
+        f = float(_stored((ess / trMV) / sigma2, conv))
+        f_p = float(stats.f.sf(f, eidf, min(df, DOFMAX)))
+        f_z = float(z_from_p(f_p, conv.z_method, one_minus_p=stats.f.cdf(f, eidf, min(df, DOFMAX))))
+        trace.f_contrast_name = _contrast_label(f_contrast)
+        trace.f_contrast = F_mat
+        trace.f, trace.f_p, trace.f_z = f, f_p, f_z
+        step(
+            "F contrast C",
+            f"{F_mat.shape[0]} rows: {trace.f_contrast_name}",
+            f"{F_mat.shape[0]} x {F_mat.shape[1]}",
+        )
+        step("ESS", "sum((Hsqr b)^2)   (spm_FcUtil 'Hsqr')", ess)
+        step("trMV, eidf", "tr(M V); trMV^2 / trMVMV", f"{trMV:.6f}, {eidf:.6f}")
+        step("F", "(ESS / trMV) / ResMS", f)
+        step("F p", f"1 - F_F(F; eidf={eidf:g}, erdf={df:g})", f_p)
+        step("F z", _z_formula(conv.z_method, "F_F(F; eidf, erdf)"), f_z)
     return trace
