@@ -6,11 +6,17 @@ REFERENCE and CANDIDATE are each a statistical map or a folder of maps with
 BIDS-derivative names; with ``--reference-from-data FUNC... --events E --t-r T
 [model flags]`` refglm fits the reference itself (then only CANDIDATE is given),
 and ``--explain`` refits it under every convention and single-choice flip to say
-which one the candidate follows. What is compared, and how: :mod:`refglm.compare`.
-Exit code 0 within tolerance, 1 beyond it, 2 for bad input.
+which one the candidate follows, and gives every voxel beyond tolerance a cause
+(convention choice, AR-bin tie, quantized tail, mask edge, unexplained). With
+``--allow-ties`` (the default) the verdict of ``--explain`` does not count the ties and
+tails, which are not convention choices; ``--no-allow-ties`` counts them. What is
+compared, and how: :mod:`refglm.compare`. Exit code 0 within tolerance, 1 beyond it,
+2 for bad input.
 """
 
 from __future__ import annotations
+
+import argparse
 
 from refglm.cli import options
 from refglm.cli.exit_codes import EXIT_FAILED, EXIT_OK
@@ -158,6 +164,13 @@ def add_parser(subparsers):
         help="refit under each convention and single-choice flips; report the closest",
     )
     g.add_argument(
+        "--allow-ties",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --explain, give the verdict without the voxels that are AR-bin ties or "
+        "quantized tails (not convention choices; counted and listed either way)",
+    )
+    g.add_argument(
         "--explain-voxels",
         type=options.number(int, "a whole number of voxels", "--explain-voxels 5000"),
         default=EXPLAIN_BOX_VOXELS,
@@ -277,11 +290,15 @@ def run(args) -> int:
             box_voxels=args.explain_voxels,
             reference_convention=conv,
             relative_tolerance=relative_tolerance,
+            reference_maps=reference,
+            reference_model=model,
             **model_params,
         )
+        report.allow_ties = args.allow_ties
     compare.write_report(report, args.out)
     print(report.verdict)
     if report.explain:
         print(report.explain["message"])
+        print(report.causes_line)
     print(f"wrote {args.out}/compare.md, compare.json, compare.html")
     return EXIT_OK if report.within_tolerance else EXIT_FAILED

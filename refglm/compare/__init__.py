@@ -39,11 +39,16 @@ candidate's statistics (:math:`\\max|\\Delta|`, voxels beyond tolerance, mean
 :math:`|\\Delta|`), and names the one that brings the candidate within tolerance,
 with the baseline (the reference convention's own residual); when none does it
 says so (``refglm.compare.explain``). The names it prints
-(``nilearn+ar_binning=round``) are accepted by ``--convention``.
+(``nilearn+ar_binning=round``) are accepted by ``--convention``. It then gives every
+voxel beyond tolerance one cause: the closest convention choice, an AR-bin tie, a
+quantized tail, a mask-edge voxel, or unexplained (``refglm.compare.accounting``, rules
+and their measured parameters in ``refglm.compare.causes``); with ``--allow-ties`` (the
+default) the verdict does not count the ties and tails.
 
 Modules: :mod:`.maps` (reading and pairing maps), :mod:`.agreement` (the
 numerics), :mod:`.reference` (``--reference-from-data``), :mod:`.explain` and
-:mod:`.variants` (``--explain``), :mod:`.report` (``compare.md``,
+:mod:`.variants` (``--explain``), :mod:`.accounting` and :mod:`.causes` (a cause for
+each voxel beyond tolerance), :mod:`.report` (``compare.md``,
 ``compare.json`` and ``compare.html``, figures from ``refglm.plotting``);
 :mod:`.pairwise` pairs and compares the maps (:func:`compare_maps`). The command line is
 ``refglm.cli.compare``.
@@ -66,6 +71,9 @@ __all__ = [
     "reference_from_data",
     "expand_func",
     "explain_differences",
+    "account_for_voxels",
+    "classify_voxels",
+    "CAUSES",
     "single_flips",
     "candidate_conventions",
     "MAP_CHOICES",
@@ -89,6 +97,8 @@ _AGREEMENT_NAMES = frozenset(
 )
 _REFERENCE_NAMES = frozenset({"reference_from_data", "expand_func"})
 _EXPLAIN_NAMES = frozenset({"explain_differences"})
+_ACCOUNTING_NAMES = frozenset({"account_for_voxels"})
+_CAUSES_NAMES = frozenset({"classify_voxels", "CAUSES"})
 _VARIANTS_NAMES = frozenset(
     {"single_flips", "candidate_conventions", "MAP_CHOICES", "EXPLAIN_BOX_VOXELS"}
 )
@@ -108,6 +118,10 @@ def __getattr__(name):
         import refglm.compare.reference as module
     elif name in _EXPLAIN_NAMES:
         import refglm.compare.explain as module
+    elif name in _ACCOUNTING_NAMES:
+        import refglm.compare.accounting as module
+    elif name in _CAUSES_NAMES:
+        import refglm.compare.causes as module
     elif name in _VARIANTS_NAMES:
         import refglm.compare.variants as module
     elif name in _REPORT_NAMES:

@@ -17,6 +17,12 @@ A variant *explains* the difference only when it brings the candidate within
 tolerance on every voxel. The baseline, the residual of the reference's own
 convention, is always reported; when no variant is within tolerance the
 message says so, and how much the closest one improves on the baseline.
+
+Then every voxel beyond tolerance is given a cause (:mod:`refglm.compare.accounting`,
+rules in :mod:`refglm.compare.causes`): the closest convention choice, an AR-bin tie,
+a quantized tail, a mask-edge voxel, or unexplained. The candidate is *explained* when
+no voxel is unexplained: ties and tails are not convention choices, and a candidate
+that differs from the reference only by them follows the reference's convention.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from refglm import io
+from refglm.compare.accounting import account_for_voxels, counts_line
 from refglm.compare.agreement import (
     DEFAULT_RELATIVE_TOLERANCE,
     DEFAULT_TOLERANCE,
@@ -182,6 +189,8 @@ def explain_differences(
     box_voxels: int = EXPLAIN_BOX_VOXELS,
     reference_convention="nistats",
     relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
+    reference_maps: dict | None = None,
+    reference_model=None,
     **model_params,
 ) -> dict:
     r"""Which convention, or single-choice flip of one, reproduces the candidate?
@@ -201,6 +210,12 @@ def explain_differences(
     tolerance on every voxel; the message always quotes the baseline, the
     reference convention's own residual.
 
+    Every voxel beyond tolerance is then given a cause
+    (:func:`refglm.compare.accounting.account_for_voxels`): against the reference
+    (``reference_maps`` and ``reference_model`` when the caller fitted it, else the
+    reference convention's own full fit here) and the best variant's maps when it is
+    not the reference convention. ``explained`` is True when no voxel is unexplained.
+
     Parameters
     ----------
     candidate : dict
@@ -218,12 +233,19 @@ def explain_differences(
     relative_tolerance : float
         Used instead of ``tolerance`` when the candidate has only maps in signal
         units (effect, variance), scored relative to their largest magnitude.
+    reference_maps : dict or None
+        The reference's maps as the caller compared them (``reference_from_data``);
+        the voxels beyond tolerance are those of this comparison.
+    reference_model : FirstLevelModel or None
+        The model that gave ``reference_maps`` (fitted with ``minimize_memory=False``
+        for the tie check).
 
     Returns
     -------
     dict
-        ``message``, ``explained`` (bool), ``best`` (name, label, max_abs,
-        n_beyond_tolerance, mean_abs, per_map, within_tolerance, choices,
+        ``message``, ``explained`` (bool: no voxel unexplained), ``voxels`` (the
+        causes, :func:`refglm.compare.accounting.account_for_voxels`), ``best``
+        (name, label, max_abs, n_beyond_tolerance, mean_abs, per_map, within_tolerance, choices,
         same_maps), ``baseline`` (the reference convention's scores),
         ``best_base`` (the best flip's named convention's scores, or None),
         ``also_within_tolerance``, ``ranking``, ``scored_maps``, ``relative``,
@@ -258,15 +280,22 @@ def explain_differences(
             epi_masks[key] = compute_epi_mask(mean_epi(data, conv.mask_mean_dtype))
         return epi_masks[key]
 
+    reference = get_convention(reference_convention)
+    models: dict = {}
+
     def fit(conv, region):
         data, affine = data_for(conv)
         mask = mask_for(conv, data)
         if region is not None:
             mask = mask & region
-        model = FirstLevelModel(**params, convention=conv, engine=engine)
+        # the reference's full fit keeps its signals: the tie check refits voxels of it
+        keep = region is None and conv.name == reference.name and reference_model is None
+        model = FirstLevelModel(**params, convention=conv, engine=engine, minimize_memory=not keep)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit_array(data, affine, events, mask=mask)
+        if keep:
+            models[conv.name] = model
         return _model_maps(model, keys, contrasts)
 
     def score(conv, maps, region):
@@ -279,7 +308,6 @@ def explain_differences(
             )
         return _Result(conv, **scores)
 
-    reference = get_convention(reference_convention)
     full: dict = {}
     full_maps: dict = {}
 
@@ -335,22 +363,39 @@ def explain_differences(
     else:
         best = ranking[0]
 
-    explained = best.within(tol)
+    within = best.within(tol)
     base_name = _describe(best.conv)[0]
     best_base = None
     if base_name in CONVENTIONS and base_name != best.conv.name:
         best_base = full_result(CONVENTIONS[base_name])
-    message = _message(best, baseline, best_base, reference, explained, tol, relative)
+    # a cause for every voxel beyond tolerance; the best variant is a convention
+    # choice only when its maps are not the reference convention's own
+    other = best.fingerprint != baseline.fingerprint and best.conv.name != reference.name
+    voxels = account_for_voxels(
+        {key: candidate[key] for key in candidate},
+        reference_maps if reference_maps is not None else full_maps[reference.name],
+        reference_model if reference_model is not None else models[reference.name],
+        contrasts,
+        tolerance=tolerance,
+        relative_tolerance=relative_tolerance,
+        convention_maps=full_maps.get(best.conv.name) if other else None,
+        convention_label=_label(best.conv) if other else None,
+    )
+    models.clear()
+    explained = voxels["unexplained"] == 0
+    message = _message(best, baseline, best_base, reference, within, tol, relative)
+    message = _with_causes(message, voxels, within, best, baseline, reference, tol, relative)
     also = [
         _label(r.conv)
         for r in ranking
         if r.within(tol) and r.conv.name != best.conv.name and r.fingerprint != best.fingerprint
     ]
     best_dict = best.as_dict()
-    best_dict.update(within_tolerance=explained, choices=best.conv.choices())
+    best_dict.update(within_tolerance=within, choices=best.conv.choices())
     return {
         "message": message,
         "explained": explained,
+        "voxels": voxels,
         "best": best_dict,
         "baseline": baseline.as_dict(),
         "best_base": None if best_base is None else best_base.as_dict(),
@@ -365,6 +410,32 @@ def explain_differences(
         if region is None
         else {"voxels": int(region.sum()), "requested_mask_voxels": int(box_voxels)},
     }
+
+
+def _with_causes(message, voxels, within, best, baseline, reference, tolerance, relative) -> str:
+    """The verdict of --explain (:func:`_message`) with the causes of the voxels beyond tolerance.
+
+    When every voxel is accounted for but some only by ties and tails (not convention
+    choices), the candidate follows the convention whose maps it matches elsewhere.
+    """
+    counts = voxels["counts"]
+    n = voxels["n_beyond"]
+    if n == 0:
+        return message
+    causes = f"the {n} voxels beyond tolerance are {counts_line(counts)}"
+    if within or voxels["unexplained"]:
+        return f"{message[:-1]}; {causes}."
+    rest = max(m["max_abs_without_excused"] for m in voxels["maps"].values())
+    if counts["convention"]:
+        follows = f"{_label(best.conv)} (--convention {best.conv.name})"
+    else:
+        follows = f"the reference convention {reference.name}"
+    return (
+        f"candidate matches {follows} but for AR-bin ties and quantized tails, which are "
+        f"not convention choices: {causes}; max|Δ| over the other voxels {rest:.2g} "
+        f"(tolerance {tolerance:g}); baseline: reference convention {reference.name}, "
+        f"{_residual(baseline, tolerance, relative)}."
+    )
 
 
 def _residual(result: _Result, tolerance: float, relative: bool) -> str:

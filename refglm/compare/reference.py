@@ -155,8 +155,12 @@ def reference_from_data(
     definitions : dict
         The definition used for each contrast name.
     """
+    # minimize_memory=False: --explain refits voxels of this model (AR-bin ties)
     model = FirstLevelModel(
-        **_model_params(model_params), convention=convention, engine=engine
+        **_model_params(model_params),
+        convention=convention,
+        engine=engine,
+        minimize_memory=False,
     ).fit(_run_imgs(expand_func(func)), events)
     definitions = _default_contrasts(model.design_matrices_[0].columns)
     definitions.update(contrasts or {})

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from refglm import io
+from refglm.compare.accounting import CAUSE_NAMES, EXCUSED, counts_line
 from refglm.compare.agreement import finite_or_zero, support
+from refglm.compare.causes import CAUSES
 from refglm.compare.maps import StatMap
 from refglm.plotting import bland_altman_png, delta_slices_png
 
@@ -61,6 +63,12 @@ class CompareReport:
     ``refglm.compare.agreement.tolerance_for``).
     A reference map missing from the candidate fails the verdict; candidate maps
     the reference lacks are listed as not compared.
+
+    With ``--explain`` every voxel beyond tolerance has a cause
+    (``explain['voxels']``, :mod:`refglm.compare.accounting`); with ``allow_ties``
+    (``--allow-ties``, the default) a pair whose masks agree and whose voxels beyond
+    tolerance are all AR-bin ties or quantized tails is within tolerance. The counts
+    are reported either way.
     """
 
     reference: str
@@ -72,13 +80,57 @@ class CompareReport:
     only_candidate: list
     explain: dict | None = None
     relative_tolerance: float | None = None
+    allow_ties: bool = True
+
+    @property
+    def causes(self) -> dict | None:
+        """The cause of each voxel beyond tolerance (``--explain``), or None."""
+        return (self.explain or {}).get("voxels")
+
+    def _causes_of(self, pair) -> dict | None:
+        causes = self.causes
+        return None if causes is None else causes["maps"].get(pair.name)
+
+    def _excused(self, pair) -> int:
+        """The pair's ties and tails when ``allow_ties``, else 0."""
+        entry = self._causes_of(pair)
+        if entry is None or not self.allow_ties:
+            return 0
+        return sum(entry["counts"][cause] for cause in EXCUSED)
+
+    def _pair_within(self, pair) -> bool:
+        s = pair.stats
+        if s["within_tolerance"]:
+            return True
+        entry = self._causes_of(pair)
+        if entry is None or not self.allow_ties:
+            return False
+        masks_equal = s["only_reference"] == 0 and s["only_candidate"] == 0
+        return masks_equal and entry["n_beyond"] == self._excused(pair)
 
     @property
     def within_tolerance(self) -> bool:
         return (
             bool(self.pairs)
             and not self.only_reference
-            and all(p.stats["within_tolerance"] for p in self.pairs)
+            and all(self._pair_within(p) for p in self.pairs)
+        )
+
+    @property
+    def causes_line(self) -> str:
+        """The count of each cause, and whether the verdict counted the ties and tails."""
+        causes = self.causes
+        if causes is None:
+            return ""
+        flag = (
+            "--allow-ties: the verdict does not count the ties and tails"
+            if self.allow_ties
+            else "--no-allow-ties: the verdict counts the ties and tails"
+        )
+        n = len(causes["maps"])
+        return (
+            f"voxels beyond tolerance by cause (summed over the {n} map pairs): "
+            f"{counts_line(causes['counts'])} ({flag})."
         )
 
     @staticmethod
@@ -104,7 +156,8 @@ class CompareReport:
 
     @property
     def verdict(self) -> str:
-        worst = max(self.pairs, key=self._excess)
+        failing = [p for p in self.pairs if not self._pair_within(p)]
+        worst = max(failing or self.pairs, key=self._excess)
         mask_a = sum(p.stats["only_reference"] for p in self.pairs)
         mask_b = sum(p.stats["only_candidate"] for p in self.pairs)
         n = len(self.pairs)
@@ -118,17 +171,38 @@ class CompareReport:
             if self.only_candidate
             else ""
         )
+        excused = {cause: 0 for cause in EXCUSED}
+        for pair in self.pairs:
+            entry = self._causes_of(pair)
+            if entry is not None and self.allow_ties:
+                for cause in EXCUSED:
+                    excused[cause] += entry["counts"][cause]
         if self.within_tolerance:
+            if sum(excused.values()) == 0:
+                return (
+                    f"WITHIN TOLERANCE: candidate matches the reference in {n} map pair(s): "
+                    f"{self._describe_pair(worst)}); {masks}.{not_compared}"
+                )
+            rest = max(
+                (self._causes_of(p) or {}).get("max_abs_without_excused", p.stats["max_abs"])
+                for p in self.pairs
+            )
             return (
-                f"WITHIN TOLERANCE: candidate matches the reference in {n} map pair(s): "
-                f"{self._describe_pair(worst)}); {masks}.{not_compared}"
+                f"WITHIN TOLERANCE after ties and tails (--allow-ties): candidate matches the "
+                f"reference in {n} map pair(s) but for {excused['tail']} quantized tail(s) and "
+                f"{excused['tie']} AR-bin tie(s), which are not convention choices "
+                f"({self._describe_pair(worst)}); max|Δ| {rest:.3g} over the other voxels); "
+                f"{masks}.{not_compared}"
             )
         problems = []
-        if not all(p.stats["within_tolerance"] for p in self.pairs):
-            problems.append(
-                f"{self._describe_pair(worst)}; {worst.stats['n_beyond_tolerance']} voxels "
-                f"beyond it); {masks}"
+        if failing:
+            beyond = worst.stats["n_beyond_tolerance"] - self._excused(worst)
+            what = (
+                "voxels beyond it"
+                if not self._excused(worst)
+                else ("voxels beyond it that are not ties or tails")
             )
+            problems.append(f"{self._describe_pair(worst)}; {beyond} {what}); {masks}")
         if self.only_reference:
             problems.append(
                 f"{len(self.only_reference)} of the reference's "
@@ -152,6 +226,15 @@ class CompareReport:
             "only_reference": self.only_reference,
             "only_candidate": self.only_candidate,
             "explain": self.explain,
+            "allow_ties": self.allow_ties,
+            "causes": None
+            if self.causes is None
+            else {
+                "counts": self.causes["counts"],
+                "unexplained": self.causes["unexplained"],
+                "allow_ties": self.allow_ties,
+                "line": self.causes_line,
+            },
         }
 
 
@@ -275,6 +358,116 @@ def _explain_lines(ex: dict, top: int = 12) -> tuple[str, list, list]:
     return note, header, rows
 
 
+def _causes_tables(report: CompareReport):
+    """The causes of the voxels beyond tolerance: a note, then (title, header, rows) tables."""
+    causes = report.causes
+    rules = causes["rules"]
+    note = (
+        f"{report.causes_line} Rules (refglm.compare.causes): an AR-bin tie has its raw rho "
+        f"within {rules['tie_rho_atol']:g} of a bin edge and the candidate's value is the "
+        "reference's recomputed with the neighbouring bin; a quantized tail has both p "
+        f"above 1/2 and at most {rules['tail_max_dp_spacings']} float64 spacing(s) (2^-53) "
+        "apart, the step in z being what that gives. z = norm.isf(p) is quantized coarser "
+        f"than the tolerance {rules['tolerance']:g} below z = "
+        f"{rules['quantization_onset_z']:.4f} (1 - p = "
+        f"{rules['quantization_onset_spacings']:.0f} spacings)."
+        + (
+            f" Convention choice: within tolerance of {causes['convention']}."
+            if causes.get("convention") and causes["counts"]["convention"]
+            else ""
+        )
+    )
+    header = ["map", "beyond tolerance"] + [CAUSE_NAMES[c] for c in CAUSES]
+    header.append("max |Δ| without ties and tails")
+    rows = [
+        [name, entry["n_beyond"]]
+        + [entry["counts"][c] for c in CAUSES]
+        + [entry["max_abs_without_excused"]]
+        for name, entry in causes["maps"].items()
+    ]
+    tables = [("Counts", header, rows)]
+    listed = [(name, row) for name, entry in causes["maps"].items() for row in entry["voxels"]]
+    ties = [
+        [
+            name,
+            ", ".join(map(str, r["ijk"])),
+            f"{r['rho_raw']:.12g}",
+            f"{r['bins'][0]:g} / {r['bins'][1]:g}",
+            f"{r['values'][0]:.6f}",
+            f"{r['values'][1]:.6f}",
+            f"{r['candidate']:.6f}",
+        ]
+        for name, r in listed
+        if r["cause"] == "tie"
+    ]
+    if ties:
+        tables.append(
+            (
+                "AR-bin ties: the two bins and the value each gives",
+                [
+                    "map",
+                    "voxel (i, j, k)",
+                    "raw rho",
+                    "bins: reference / other",
+                    "reference (its bin)",
+                    "other bin",
+                    "candidate",
+                ],
+                ties,
+            )
+        )
+    tails = [
+        [
+            name,
+            ", ".join(map(str, r["ijk"])),
+            f"{r['reference']:.6f}",
+            f"{r['candidate']:.6f}",
+            r["abs_delta"],
+            f"{r['p_spacings_from_one'][0]:.0f} / {r['p_spacings_from_one'][1]:.0f}",
+            r["step"],
+        ]
+        for name, r in listed
+        if r["cause"] == "tail"
+    ]
+    if tails:
+        tables.append(
+            (
+                "Quantized tails (the largest |Δ| first): p near 1 and the step of z there",
+                [
+                    "map",
+                    "voxel (i, j, k)",
+                    "reference",
+                    "candidate",
+                    "|Δ|",
+                    "1 - p in spacings: reference / candidate",
+                    "step of z there",
+                ],
+                tails,
+            )
+        )
+    others = [
+        [
+            name,
+            ", ".join(map(str, r["ijk"])),
+            CAUSE_NAMES[r["cause"]],
+            r["reference"],
+            r["candidate"],
+            r["abs_delta"],
+        ]
+        for name, r in listed
+        if r["cause"] not in ("tie", "tail")
+    ]
+    if others:
+        tables.append(
+            (
+                "Other voxels beyond tolerance (the largest |Δ| first)",
+                ["map", "voxel (i, j, k)", "cause", "reference", "candidate", "|Δ|"],
+                others,
+            )
+        )
+    return note, tables
+
+
 def report_markdown(report: CompareReport) -> str:
     """The report as Markdown: verdict, explain ranking, and each pair's tables."""
     lines = [
@@ -304,6 +497,11 @@ def report_markdown(report: CompareReport) -> str:
         note, header, rows = _explain_lines(report.explain)
         lines += ["## Explain", "", f"**{report.explain['message']}**", "", f"({note})", ""]
         lines += _md_table(header, rows) + [""]
+    if report.causes:
+        note, tables = _causes_tables(report)
+        lines += ["## Causes of the voxels beyond tolerance", "", note, ""]
+        for title, header, rows in tables:
+            lines += [f"### {title}", ""] + _md_table(header, rows) + [""]
     for pair in report.pairs:
         lines += [f"## {pair.name}", ""]
         for title, header, rows in _pair_tables(pair):
@@ -343,6 +541,11 @@ def report_html(report: CompareReport) -> str:
             f"<p><b>{esc(report.explain['message'])}</b> ({esc(note)})</p>",
             _html_table(header, rows),
         ]
+    if report.causes:
+        note, tables = _causes_tables(report)
+        parts += ["<h2>Causes of the voxels beyond tolerance</h2>", f"<p>{esc(note)}</p>"]
+        for title, header, rows in tables:
+            parts += [f"<h3>{esc(title)}</h3>", _html_table(header, rows)]
     for pair in report.pairs:
         parts.append(f"<h2>{esc(pair.name)}</h2>")
         for title, header, rows in _pair_tables(pair):
