@@ -461,3 +461,93 @@ def test_convention_rejects_bool_as_int():
     fields["ar_bins"] = True
     with pytest.raises(InputError, match="choice ar_bins"):
         Convention(**fields)
+
+
+# ------------------------------------------------------------------------------ spm12
+
+
+def test_spm12_choice_values_are_the_step_modules_own():
+    from refglm.glm import contrasts, engines, masking, scaling
+    from refglm.glm.design import formulas
+    from refglm.inference import rft
+
+    assert CHOICE_VALUES["mask_method"] is masking.MASK_METHODS
+    assert CHOICE_VALUES["scaling_method"] is scaling.SCALING_METHODS
+    assert CHOICE_VALUES["design_builder"] is formulas.DESIGN_BUILDERS
+    assert CHOICE_VALUES["contrast_dtype"] is contrasts.CONTRAST_DTYPES
+    assert CHOICE_VALUES["height_rule"] is rft.HEIGHT_RULES
+    assert "spm_reml" in engines.AR_FITS and "spm_effective" in engines.DF_RULES
+
+
+def test_the_lineage_rows_name_the_steps_they_always_took():
+    for name in ("nistats", "nilearn", "statsmodels"):
+        conv = get_convention(name)
+        assert (conv.mask_method, conv.scaling_method, conv.design_builder) == (
+            "compute_epi_mask",
+            "mean_scaling",
+            "make_first_level_design_matrix",
+        )
+        assert (conv.contrast_dtype, conv.height_rule) == ("float64", "scipy")
+
+
+def test_spm12_differs_from_nistats_in_spms_steps():
+    diff = get_convention("nistats").differences(get_convention("spm12"))
+    acting = {k: v[1] for k, v in diff.items() if k not in CONVENTIONS["spm12"].inert_choices()}
+    assert acting == {
+        "input_dtype": "float64",
+        "mask_method": "spm_implicit",
+        "scaling_method": "spm_global",
+        "ar_fit": "spm_reml",
+        "df": "spm_effective",
+        "cov_pinv": "spm",
+        "design_builder": "spm_fMRI_design",
+        "contrast_dtype": "float32_images",
+        "height_rule": "spm",
+        "fdr_formula": "bh",
+        "cluster_connectivity": 18,
+    }
+
+
+def test_spm12_inert_choices():
+    assert get_convention("spm12").inert_choices() == (
+        "mask_mean_dtype",
+        "scaling_dtype",
+        "standardize_rule",
+        "ar_estimator",
+        "ar_binning",
+        "ar_bins",
+        "whiten_scan0",
+        "hrf_formula",
+    )
+    assert "ar_fit" in get_convention("spm12").inert_choices("ols")
+
+
+def test_effective_df_requires_spms_reml():
+    with pytest.raises(InputError, match="df='spm_effective': expected ar_fit='spm_reml'"):
+        get_convention("spm12").flipped(ar_fit="fixed")
+    with pytest.raises(InputError, match="df='spm_effective'"):
+        get_convention("nistats").flipped(df="spm_effective")
+
+
+def test_spms_reml_with_classical_df_is_a_convention():
+    conv = get_convention("nistats").flipped(ar_fit="spm_reml")
+    assert conv.inert_choices() == ("ar_estimator", "ar_binning", "ar_bins", "whiten_scan0")
+
+
+def test_explain_tries_spm12_only_with_parameters_it_can_fit():
+    from refglm.compare.variants import candidate_conventions
+
+    without = {c.name for c in candidate_conventions()}
+    assert not [n for n in without if n.startswith("spm12")]  # Glover, the default HRF
+    spm = {c.name for c in candidate_conventions("ar1", {"t_r": 7, "hrf_model": "spm"})}
+    assert {"spm12", "spm12+contrast_dtype=float64", "spm12+df=nobs_minus_rank"} <= spm
+    assert "spm12+mask_method=compute_epi_mask" in spm
+
+
+def test_explain_does_not_graft_spms_steps_onto_the_nistats_lineage():
+    from refglm.compare.variants import SPM_STEP_VALUES, single_flips
+
+    for name in ("nistats", "nilearn", "statsmodels"):
+        for conv in single_flips(get_convention(name)):
+            changed = get_convention(name).differences(conv)
+            assert not [(k, v[1]) for k, v in changed.items() if (k, v[1]) in SPM_STEP_VALUES]

@@ -197,3 +197,30 @@ def test_rank_deficient_design_warns_once_not_once_per_voxel(choice):
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1, messages
     assert "rank 2 < 3 columns" in messages[0]
+
+
+# ------------------------------------------------------- SPM12's estimation, per voxel
+def test_spm_fit_is_statsmodels_ols_on_the_whitened_filtered_data(rng):
+    # SPM12 spm_spm.m: KWY = spm_filter(K, W*Y); beta = pinv(KWX) KWY; ResMS = ResSS/trRV
+    import statsmodels.api as sm
+
+    from refglm.glm.engines import spm_design_space
+    from refglm.glm.filtering import spm_drift_basis, spm_filter
+    from refglm.glm.noise import spm_ar_components, spm_whitening
+
+    n = 40
+    X = np.column_stack([rng.standard_normal(n), np.ones(n)])
+    Q = spm_ar_components(n)
+    V = 0.9 * Q[0] + 0.3 * Q[1]
+    V = V * n / np.trace(V)
+    W = spm_whitening(V)
+    X0 = spm_drift_basis(n, 2.0, 40.0)
+    Y = rng.standard_normal((n, 3))
+    fit = run_glm(Y, X, ar_fit="spm_reml", whitening=W, covariance=V, drift_basis=X0,
+                  df="spm_effective", cov_pinv="spm")  # fmt: skip
+    space = spm_design_space(X, X0, W, V)
+    for j in range(3):
+        res = sm.OLS(spm_filter(X0, W @ Y[:, [j]])[:, 0], spm_filter(X0, W @ X)).fit()
+        np.testing.assert_allclose(fit.beta[:, j], res.params, rtol=1e-12)
+        np.testing.assert_allclose(fit.sigma2[j], res.ssr / space.trRV, rtol=1e-12)
+    assert fit.df_resid[0] == space.erdf

@@ -259,3 +259,77 @@ def test_tutorial_statistics_equal_reference(tutorial_model, vectorized_model, n
     stat_rtol, stat_atol = (T_RTOL, T_ATOL) if ref.stat_type == "t" else (F_RTOL, F_ATOL)
     assert_allclose(vec.stat, ref.stat, rtol=stat_rtol, atol=stat_atol, err_msg=ref.stat_type)
     assert_allclose(vec.z_score, ref.z_score, rtol=Z_RTOL, atol=Z_ATOL, err_msg="z")
+
+
+# ------------------------------------------- (c) SPM12's estimation (ar_fit='spm_reml')
+SPM_CHOICES = [
+    dict(df=df, cov_pinv=pinv, noise_model=noise)
+    for df in ("spm_effective", "nobs_minus_rank")
+    for pinv in ("spm", "scipy", "statsmodels")
+    for noise in ("ar1", "ols")
+]
+
+
+@st.composite
+def spm_problems(draw):
+    """A design, SPM's V for an AR(0.2) ReML (random hyperparameters), W, a DCT drift
+    basis and data: what ``ar_fit='spm_reml'`` is given."""
+    from refglm.glm.filtering import spm_drift_basis
+    from refglm.glm.noise import spm_ar_components, spm_whitening
+
+    X = draw(full_rank_designs(min_scans=24, max_scans=60, max_regressors=4))
+    n = X.shape[0]
+    h = draw(st.tuples(st.floats(0.5, 1.5), st.floats(-0.3, 0.6)))
+    Q = spm_ar_components(n)
+    V = h[0] * Q[0] + h[1] * Q[1]
+    V = V * n / np.trace(V)
+    cutoff = draw(st.sampled_from([np.inf, 8.0 * n, 2.0 * n]))
+    X0 = spm_drift_basis(n, 1.0, cutoff)
+    Y = draw(data_for(X))
+    return X, Y, spm_whitening(V), V, X0
+
+
+@pytest.mark.parametrize("choice", SPM_CHOICES, ids=_id)
+@given(problem=spm_problems())
+def test_spm_fit_equals_reference(choice, problem):
+    X, Y, W, V, X0 = problem
+    kwargs = dict(ar_fit="spm_reml", whitening=W, covariance=V, drift_basis=X0, **choice)
+    ref, vec = run_glm(Y, X, **kwargs), run_glm_vectorized(Y, X, **kwargs)
+    assert_allclose(vec.beta, ref.beta, rtol=BETA_RTOL, atol=BETA_ATOL, err_msg="beta")
+    assert_allclose(vec.sigma2, ref.sigma2, rtol=SIGMA2_RTOL, atol=SIGMA2_ATOL, err_msg="ResMS")
+    assert_array_equal(vec.df_resid, ref.df_resid, err_msg="erdf")
+    assert_allclose(
+        vec.cov_unscaled, ref.cov_unscaled, rtol=COV_RTOL, atol=COV_ATOL, err_msg="Bcov"
+    )
+    assert_allclose(vec.std_resid, ref.std_resid, rtol=BETA_RTOL, atol=BETA_ATOL, err_msg="ResI")
+
+
+@pytest.mark.parametrize("contrast_dtype", ["float64", "float32_images"])
+@given(data=st.data())
+def test_spm_contrast_statistics_equal_reference(contrast_dtype, data):
+    X, Y, W, V, X0 = data.draw(spm_problems())
+    c = data.draw(estimable_contrasts(X.shape[1], rows=1))
+    C = data.draw(estimable_contrasts(X.shape[1], rows=2))
+    kwargs = dict(ar_fit="spm_reml", whitening=W, covariance=V, drift_basis=X0, df="spm_effective")
+    ref, vec = run_glm(Y, X, **kwargs), run_glm_vectorized(Y, X, **kwargs)
+    for contrast in (c, C):
+        r = compute_contrast(ref, contrast, contrast_dtype=contrast_dtype)
+        v = compute_contrast(vec, contrast, contrast_dtype=contrast_dtype)
+        if contrast_dtype == "float64":
+            assert_allclose(v.stat, r.stat, rtol=T_RTOL, atol=T_ATOL, err_msg="T/F")
+        else:
+            # float32 images: the 1e-14 apart float64 values round to the same float32
+            # or to neighbours (one ulp, 2**-23 relative)
+            assert_allclose(v.stat, r.stat, rtol=2.0**-23, atol=1e-30, err_msg="T/F f32")
+
+
+def test_spm_effective_df_needs_spms_reml():
+    X = np.column_stack([np.arange(10.0), np.ones(10)])
+    with pytest.raises(InputError, match="df='spm_effective': expected ar_fit='spm_reml'"):
+        run_glm_vectorized(np.ones((10, 2)), X, df="spm_effective")
+
+
+def test_spm_fit_needs_w_and_v():
+    X = np.column_stack([np.arange(10.0), np.ones(10)])
+    with pytest.raises(InputError, match="expected whitening= \\(W\\) and covariance="):
+        run_glm_vectorized(np.ones((10, 2)), X, ar_fit="spm_reml")

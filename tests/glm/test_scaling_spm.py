@@ -1,0 +1,93 @@
+"""refglm.glm.scaling and masking, SPM12's globals, scale factors and implicit mask.
+
+Golden numbers: SPM12 r7771's ``xGX.rg``, ``xGX.gSF`` and ``xM.TH``
+(``tests/peers/spm12/golden/*.npz``); no data needed for them.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_array_equal
+
+from refglm.exceptions import InputError
+from refglm.glm.masking import spm_implicit_mask, spm_mask_thresholds
+from refglm.glm.scaling import spm_global, spm_globals, spm_scale, spm_scale_factors
+from refglm.validation.spm12 import load_spm_golden
+
+GOLDEN = Path(__file__).resolve().parents[1] / "peers" / "spm12" / "golden"
+NAMES = sorted(p.stem for p in GOLDEN.glob("*.npz"))
+
+
+def _reference_global(volume):
+    """spm_global.c written out: finite voxels, Fortran order, sums left to right."""
+    values = [v for v in np.asarray(volume, dtype=float).ravel(order="F") if np.isfinite(v)]
+    s1 = functools.reduce(lambda a, b: a + b, values) / (8.0 * len(values))
+    above = [v for v in values if v > s1]
+    return functools.reduce(lambda a, b: a + b, above) / len(above)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5))
+def test_globals_are_spm_global_c_scan_by_scan(seed, batch):
+    rng = np.random.default_rng(seed)
+    data = np.where(rng.random((6, 5, 4, 7)) < 0.3, 0.0, rng.uniform(100, 1000, (6, 5, 4, 7)))
+    data[0, 0, 0, 2] = np.nan
+    expected = [_reference_global(data[..., j]) for j in range(7)]
+    assert_array_equal(spm_globals(data, batch), expected)
+    assert_array_equal([spm_global(data[..., j]) for j in range(7)], expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scale_factors_of_spms_globals_equal_spm_gSF(name):
+    golden = load_spm_golden(GOLDEN / f"{name}.npz")
+    rule = {"None": None, "Scaling": "scaling"}[golden["model"]["global_normalisation"]]
+    assert_array_equal(spm_scale_factors(golden["gx"], rule), golden["gSF"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mask_thresholds_equal_spm_xM_TH(name):
+    golden = load_spm_golden(GOLDEN / f"{name}.npz")
+    thresholds = spm_mask_thresholds(golden["gx"], golden["gSF"], golden["model"]["mthresh"])
+    assert_array_equal(thresholds, golden["TH"])
+
+
+def test_global_none_scales_the_session_to_a_grand_mean_of_100():
+    g = np.array([300.0, 400.0, 500.0])
+    assert_array_equal(spm_scale_factors(g), [0.25, 0.25, 0.25])
+    assert_array_equal(spm_scale_factors(g, "scaling"), 100 / g)
+
+
+def test_unknown_global_normalization_is_input_error():
+    with pytest.raises(InputError, match="global_normalization: expected one of"):
+        spm_scale_factors(np.ones(3), "Scaling")
+
+
+def test_the_data_spm_reads_are_raw_times_gsf():
+    Y = np.array([[1, 2], [3, 4]], dtype=np.int16)
+    assert_array_equal(spm_scale(Y, np.array([2.0, 0.5])), [[2.0, 4.0], [1.5, 2.0]])
+
+
+def test_implicit_mask_needs_every_scan_above_its_threshold():
+    data = np.full((2, 1, 1, 3), 10.0)
+    data[0, 0, 0] = [10.0, 10.0, 7.9]  # below 8 in scan 2
+    data[1, 0, 0] = [10.0, 11.0, 9.0]
+    mask = spm_implicit_mask(data, np.ones(3), np.full(3, 8.0))
+    assert_array_equal(mask[:, 0, 0], [False, True])
+
+
+def test_implicit_mask_drops_constant_series_and_nan():
+    data = np.full((3, 1, 1, 3), 10.0)
+    data[1, 0, 0, 1] = 11.0
+    data[2, 0, 0] = [np.nan, 12.0, 13.0]
+    mask = spm_implicit_mask(data, np.ones(3), np.full(3, 8.0))
+    assert_array_equal(mask[:, 0, 0], [False, True, False])
+
+
+def test_implicit_mask_threshold_is_strict():
+    data = np.array([8.0, 9.0, 10.0]).reshape(1, 1, 1, 3)
+    assert not spm_implicit_mask(data, np.ones(3), np.full(3, 8.0)).any()
