@@ -53,6 +53,7 @@ TUTORIAL_ARTEFACTS = [
     "figures/contrast-activeMinusRest_thresh-z3.png",
     "figures/contrast-effectsOfInterest_design.png",
     "figures/contrast-effectsOfInterest_thresh-fdrCluster10.png",
+    "figures/design_correlation.png",
     "figures/design_matrix.png",
     "figures/expected_response.png",
     "figures/mask.png",
@@ -223,7 +224,10 @@ def test_validate_forwards_the_convention(tutorial_results, monkeypatch, capsys)
 def test_validate_unknown_convention_is_bad_input(capsys):
     assert cli.main(["validate", "--convention", "fsl"]) == cli.EXIT_INPUT
     line = _one_line_error(capsys.readouterr().err)
-    assert "--convention: expected one of 'nistats', 'nilearn', 'statsmodels', found 'fsl'" in line
+    from refglm.conventions import CONVENTIONS
+
+    listed = ", ".join(repr(name) for name in CONVENTIONS)
+    assert f"--convention: expected one of {listed}, found 'fsl'" in line
 
 
 # ---------------------------------------------------------------------------- fetch
