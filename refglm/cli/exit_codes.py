@@ -55,7 +55,8 @@ EXIT_SIGTERM = 128 + signal.SIGTERM
 #: The exit codes as ``refglm --help`` lists them.
 EPILOG = (
     "exit codes: 0 ok, 1 a golden check or comparison beyond tolerance, or an internal "
-    "error, 2 bad input, "
+    "error, 2 bad input or an environment to fix (a full disk, a read-only folder, a "
+    "missing permission), "
     "130 Ctrl-C, 141 stdout closed by its reader (| head), 143 SIGTERM"
 )
 
