@@ -24,7 +24,7 @@ from pathlib import Path
 
 from refglm._validate import finite_float
 from refglm.exceptions import InputError
-from refglm.io.files import load_json_bounded
+from refglm.io.files import check_input_file, load_json_bounded
 
 __all__ = ["BidsRun", "parse_entities", "find_bids_run", "applicable_files"]
 
@@ -131,7 +131,7 @@ def applicable_files(data_file, root, suffix: str, extension: str) -> list[Path]
     for folder in reversed(folders):
         level = []
         for path in sorted(folder.glob(f"*_{suffix}{extension}")):
-            if path.resolve() == data_file.resolve():
+            if _same_path(path, data_file):
                 continue
             try:
                 entities, sfx, ext = parse_entities(path.name)
@@ -147,6 +147,16 @@ def applicable_files(data_file, root, suffix: str, extension: str) -> list[Path]
             )
         found += level
     return found
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` resolve to one path; False when either cannot be resolved
+    (a symbolic link loop: Python 3.11's ``resolve`` raises RuntimeError), whose reader
+    then names it."""
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def _read_json(path: Path) -> dict:
@@ -241,6 +251,7 @@ def find_bids_run(
             f"({_listing([p for p, _ in candidates], root)}); refglm fit takes one run: {hint}."
         )
     func, entities = candidates[0]
+    check_input_file(func, "a BOLD image (NIfTI)", "fix or replace the file in the dataset.")
     sidecars = applicable_files(func, root, "bold", ".json")
     metadata = {}
     for path in sidecars:

@@ -367,6 +367,23 @@ def test_sidecar_that_is_a_folder_is_exit_2(tmp_path):
     expect_refused(bids_args(root, tmp_path / "out"), "task-syn_bold.json", "found a folder")
 
 
+@pytest.mark.parametrize(
+    "where",
+    ["task-syn_bold.json", "sub-01/func/sub-01_task-syn_bold.nii.gz", "task-syn_events.tsv"],
+    ids=["sidecar", "bold", "inherited-events"],
+)
+def test_bids_file_that_is_a_symlink_loop_is_exit_2(where, tmp_path):
+    """Before, for the sidecar: `internal error: RuntimeError: Symlink loop` (exit 1)."""
+    root = make_bids(tmp_path / "ds", b'{"RepetitionTime": 2}')
+    if where == "task-syn_events.tsv":
+        (root / "sub-01" / "func" / "sub-01_task-syn_events.tsv").unlink()
+    path = root / where
+    path.unlink(missing_ok=True)
+    path.symlink_to(path)
+    line = expect_refused(bids_args(root, tmp_path / "out"), where.rsplit("/")[-1])
+    assert "too many levels of symbolic links" in line
+
+
 def test_events_linked_to_dev_zero_is_exit_2(run_files, tmp_path):
     events = tmp_path / "events.tsv"
     events.symlink_to("/dev/zero")
