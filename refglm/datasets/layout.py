@@ -94,7 +94,15 @@ def _describe(root: Path) -> str:
 def require_data(root: Path, source: str) -> None:
     """Raise InputError unless ``root`` holds every required file."""
     if not root.is_dir():
-        found = "it does not exist" if not root.exists() else "it is not a directory"
+        from refglm.io import why_not_found
+
+        why = why_not_found(root)
+        if why is None:
+            found = "it is not a directory"
+        elif why.startswith("no such file"):
+            found = "it does not exist"
+        else:
+            found = f"it is {why}"
         raise InputError(
             f"{source} {_describe(root)}: expected a folder holding the SPM auditory data, but "
             f"{found}. {_LOCATE_HINT}"

@@ -45,6 +45,7 @@ from refglm.datasets.verify import (
     _require_manifest_match,
 )
 from refglm.exceptions import InputError
+from refglm.io import why_not_found
 
 __all__ = ["Bunch", "fetch_spm_auditory", "cache_root", "fetch_hint"]
 
@@ -215,8 +216,9 @@ def fetch_hint(root: Path, source: str) -> str:
     The message of ``refglm fetch spm-auditory --data-dir ROOT`` (``source`` names
     the option or variable that gave ``root``) when the data are not there.
     """
-    if not root.exists():
-        found = "it does not exist"
+    why = why_not_found(root)
+    if why is not None:
+        found = "it does not exist" if why.startswith("no such file") else f"it is {why}"
     elif not root.is_dir():
         found = "it is not a folder"
     elif not any(root.iterdir()):

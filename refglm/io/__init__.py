@@ -44,6 +44,7 @@ __all__ = [
     "MAX_TSV_BYTES",
     "MAX_JSON_DEPTH",
     "repeated_files",
+    "why_not_found",
 ]
 
 _IMAGES_NAMES = frozenset(
@@ -74,6 +75,7 @@ _FILES_NAMES = frozenset(
         "MAX_TSV_BYTES",
         "MAX_JSON_DEPTH",
         "repeated_files",
+        "why_not_found",
     }
 )
 

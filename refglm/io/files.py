@@ -76,7 +76,7 @@ def _missing_words(path: Path, exc: OSError) -> str:
     """What ``os.stat`` failing with ``exc`` means for ``path``, as a 'found' phrase."""
     code = exc.errno
     if code == errno.ELOOP:
-        return "too many levels of symbolic links (a symbolic link loop)"
+        return "a symbolic link loop (too many levels of symbolic links)"
     if code == errno.ENOENT:
         if os.path.islink(path):
             try:
@@ -92,6 +92,20 @@ def _missing_words(path: Path, exc: OSError) -> str:
     if code == errno.ENAMETOOLONG:
         return "a name too long for the system"
     return f"a path the system refuses ({exc.strerror or exc})"
+
+
+def why_not_found(path) -> str | None:
+    """Why ``path`` cannot be looked at, as a 'found' phrase (``'a symbolic link loop (too many
+    levels of symbolic links)'``, ``'no such file (file not found)'``, ...), or None
+    when ``os.stat`` succeeds."""
+    path = Path(path)
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return _missing_words(path, exc)
+    except ValueError as exc:
+        return f"an invalid path ({exc})"
+    return None
 
 
 def check_input_file(path, expected: str, fix: str) -> os.stat_result:

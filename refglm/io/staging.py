@@ -22,6 +22,7 @@ from pathlib import Path
 
 from refglm.exceptions import InputError, OutputWriteError
 from refglm.io.atomic import _umask, is_environment_error, move_file, write_error
+from refglm.io.files import why_not_found
 
 __all__ = ["staged_output_dir", "out_state"]
 
@@ -188,9 +189,11 @@ def _check_out(out: Path, shown) -> Path:
             "(refglm never overwrites a file with a folder)."
         )
     if os.path.islink(out) and not out.exists():
+        found = why_not_found(out) or "a broken symbolic link"
+        if found.startswith("no such file"):
+            found = "a broken symbolic link"
         raise InputError(
-            f"--out {shown}: expected a folder, found a broken symbolic link; remove it or "
-            "choose another path."
+            f"--out {shown}: expected a folder, found {found}; remove it or choose another path."
         )
     if out.is_dir():
         if not os.access(out, os.W_OK | os.X_OK):

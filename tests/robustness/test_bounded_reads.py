@@ -504,3 +504,21 @@ def test_nothing_is_written_when_an_input_is_refused(run_files, tmp_path):
     before = listing(tmp_path)
     run_cli(fit_args(run_files, tmp_path / "out", **{"--func": [str(path)]}))
     assert listing(tmp_path) == before
+
+
+def test_out_that_is_a_symlink_loop_is_named_so(run_files, tmp_path):
+    out = tmp_path / "out"
+    out.symlink_to(out)
+    expect_refused(fit_args(run_files, out), f"--out {out}", "a symbolic link loop")
+
+
+@pytest.mark.parametrize("how", ["--data-dir", "REFGLM_DATA_DIR"])
+def test_data_dir_that_is_a_symlink_loop_is_named_so(how, tmp_path, monkeypatch):
+    loop = tmp_path / "data"
+    loop.symlink_to(loop)
+    if how == "--data-dir":
+        args = ["fetch", "spm-auditory", "--data-dir", str(loop)]
+    else:
+        monkeypatch.setenv("REFGLM_DATA_DIR", str(loop))
+        args = ["explain-voxel", "--ijk", "1", "2", "3", "--out", str(tmp_path / "v")]
+    expect_refused(args, str(loop), "a symbolic link loop (too many levels of symbolic links)")
