@@ -160,10 +160,14 @@ def main(argv=None) -> int:
     """Run the CLI; return the exit code.
 
     Bad input (:class:`~refglm.exceptions.InputError`) gives exit code 2 and
-    one line on stderr; any other exception exit code 1 and one line;
-    ``--debug`` adds the traceback to both. Ctrl-C gives 130 and SIGTERM 143,
-    after the staged outputs are removed. When the reader of stdout goes
-    away (``| head -1``), the command stops quietly with 141.
+    one line on stderr, and so does an environment the user must fix (a full
+    disk, a read-only folder, a missing permission: an ``OSError`` of
+    :data:`refglm.io.atomic.ENVIRONMENT_ERRNOS`, named with its file); any other
+    exception exit code 1 and one line; ``--debug`` adds the traceback to both.
+    Ctrl-C gives 130 and SIGTERM 143, after the staged outputs are removed, with
+    the same line during start-up (:func:`refglm.cli.exit_codes.guard_startup`).
+    When the reader of stdout goes away (``| head -1``), the command stops
+    quietly with 141.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
