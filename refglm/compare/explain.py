@@ -92,6 +92,13 @@ def _box_around(center, support, n_voxels: int) -> np.ndarray:
     return box
 
 
+def _bounding_box(region: np.ndarray) -> tuple:
+    """The slices of the smallest box holding every True voxel of ``region``."""
+    found = np.argwhere(region)
+    low, high = found.min(axis=0), found.max(axis=0) + 1
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+
+
 def scored_keys(candidate: dict) -> tuple[list, bool]:
     """The candidate's maps --explain scores, and whether they are compared relatively.
 
@@ -286,8 +293,14 @@ def explain_differences(
     def fit(conv, region):
         data, affine = data_for(conv)
         mask = mask_for(conv, data)
+        crop = None
         if region is not None:
-            mask = mask & region
+            # the run cropped to the region's bounding box: each voxel's fit depends on
+            # its own series only, and the model's whole-run steps (finite check, mean
+            # image) then cost the box, not the run
+            crop = _bounding_box(region)
+            mask = (mask & region)[crop]
+            data = data[crop]
         # the reference's full fit keeps its signals: the tie check refits voxels of it
         keep = region is None and conv.name == reference.name and reference_model is None
         model = FirstLevelModel(**params, convention=conv, engine=engine, minimize_memory=not keep)
@@ -296,7 +309,13 @@ def explain_differences(
             model.fit_array(data, affine, events, mask=mask)
         if keep:
             models[conv.name] = model
-        return _model_maps(model, keys, contrasts)
+        maps = _model_maps(model, keys, contrasts)
+        if crop is not None:
+            for stat_map in maps.values():
+                full = np.zeros(region.shape)
+                full[crop] = stat_map.data
+                stat_map.data = full
+        return maps
 
     def score(conv, maps, region):
         scores = _score(candidate, maps, keys, tol, relative, region)
