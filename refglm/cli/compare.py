@@ -300,5 +300,10 @@ def run(args) -> int:
     if report.explain:
         print(report.explain["message"])
         print(report.causes_line)
+    elif not report.within_tolerance and args.reference_from_data:
+        print(
+            "--explain gives each voxel beyond tolerance a cause: a convention choice, an "
+            "AR-bin tie, a quantized tail, a mask edge, or unexplained."
+        )
     print(f"wrote {args.out}/compare.md, compare.json, compare.html")
     return EXIT_OK if report.within_tolerance else EXIT_FAILED

@@ -485,3 +485,27 @@ def test_a_voxel_in_one_mask_only_is_a_mask_edge(tie_tail_run, reference_model, 
     assert (
         report["explain"]["voxels"]["maps"]["contrast-aMinusB_stat-z"]["counts"]["mask_edge"] == 1
     )
+
+
+def test_without_explain_the_verdict_counts_every_voxel_and_says_what_explains(
+    tie_tail_run, candidate_maps, tmp_path, capsys
+):
+    folder = tie_tail_run["folder"]
+    argv = [
+        "compare",
+        str(candidate_maps),
+        "--reference-from-data",
+        str(folder / "run.nii.gz"),
+        "--events",
+        str(folder / "events.tsv"),
+        "--t-r",
+        str(T_R),
+        "--mask",
+        str(folder / "mask.nii.gz"),
+        "--engine",
+        "vectorized",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert cli.main(argv) == EXIT_FAILED
+    assert "--explain gives each voxel beyond tolerance a cause" in capsys.readouterr().out
