@@ -249,6 +249,7 @@ def run(args) -> int:
             contrasts,
             convention=conv,
             engine=args.engine,
+            keep_signals=args.explain,
             **model_params,
         )
         files = compare.expand_func(args.reference_from_data)

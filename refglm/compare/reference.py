@@ -131,6 +131,7 @@ def reference_from_data(
     contrasts: dict | None = None,
     convention="nistats",
     engine: str = "statsmodels",
+    keep_signals: bool = False,
     **model_params,
 ):
     """Fit the reference with refglm and compute the maps the candidate has.
@@ -147,6 +148,9 @@ def reference_from_data(
         tutorial's contrasts, the design's conditions and their differences.
     convention, engine, **model_params
         Passed to :class:`refglm.first_level.model.FirstLevelModel`.
+    keep_signals : bool
+        Keep the model's scaled signals (``minimize_memory=False``): ``--explain``
+        refits voxels of it (AR-bin ties).
 
     Returns
     -------
@@ -155,12 +159,11 @@ def reference_from_data(
     definitions : dict
         The definition used for each contrast name.
     """
-    # minimize_memory=False: --explain refits voxels of this model (AR-bin ties)
     model = FirstLevelModel(
         **_model_params(model_params),
         convention=convention,
         engine=engine,
-        minimize_memory=False,
+        minimize_memory=not keep_signals,
     ).fit(_run_imgs(expand_func(func)), events)
     definitions = _default_contrasts(model.design_matrices_[0].columns)
     definitions.update(contrasts or {})
