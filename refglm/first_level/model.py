@@ -99,8 +99,13 @@ class FirstLevelModel:
         ``X_`` (as nilearn's option of that name keeps its per-voxel results).
     convention : str or Convention
         A name of ``refglm.conventions.CONVENTIONS`` ('nistats', 'nilearn',
-        'statsmodels'), or a ``Convention`` (e.g. ``get_convention('nistats')
-        .flipped(ar_estimator='yule_walker')``).
+        'statsmodels', 'spm12'), or a ``Convention`` (e.g. ``get_convention('nistats')
+        .flipped(ar_estimator='yule_walker')``). ``'spm12'`` fits SPM12's model: its
+        design (``hrf_model`` 'spm' with or without derivatives, drifts as SPM's DCT
+        filter of cut-off ``1 / high_pass`` s), its implicit mask and grand-mean
+        scaling, its global ReML AR(0.2) whitening (``noise_model='ols'`` is SPM's
+        'none') and its effective degrees of freedom; checked against SPM12 itself
+        (``tests/peers/test_spm12.py``).
     engine : {'statsmodels', 'vectorized'}
         The per-voxel statsmodels loop (``refglm.glm.engines.statsmodels.run_glm``) is
         the reference; ``'vectorized'`` (``refglm.glm.engines.vectorized``) is the
