@@ -260,10 +260,10 @@ class FirstLevelModel:
                     f"implicit_mask_threshold: expected None under mask_method "
                     f"{conv.mask_method!r}, found {threshold!r}; it is SPM's mthresh."
                 )
-            if not is_real_number(threshold) or not np.isfinite(threshold):
+            if not is_real_number(threshold) or np.isnan(threshold):
                 raise InputError(
-                    f"implicit_mask_threshold: expected a finite fraction of the global "
-                    f"(SPM's mthresh, 0.8 by default), found {threshold!r}."
+                    f"implicit_mask_threshold: expected a fraction of the global (SPM's "
+                    f"mthresh, 0.8 by default; -inf keeps every voxel), found {threshold!r}."
                 )
         if self.modulators is not None and conv.design_builder != "spm_fMRI_design":
             raise InputError(

@@ -341,8 +341,8 @@ def drift_basis(model, n_scans: int) -> pd.DataFrame | None:
     """SPM's drift basis ``K.X0`` of a run, or None when the drifts are design columns.
 
     Under design builder ``'spm_fMRI_design'``: ``refglm.glm.filtering.spm_drift_basis``
-    with the cut-off ``1 / high_pass`` seconds (``drift_model='cosine'``; None: no
-    filter). Columns ``drift_1 .. drift_k``.
+    with the cut-off ``1 / high_pass`` seconds (``drift_model='cosine'``; None, or
+    ``high_pass=0``: no filter, SPM's ``hpf = Inf``). Columns ``drift_1 .. drift_k``.
     """
     from refglm.glm.filtering import spm_drift_basis
 
@@ -350,15 +350,18 @@ def drift_basis(model, n_scans: int) -> pd.DataFrame | None:
     if conv.design_builder != "spm_fMRI_design":
         return None
     check_design_parameters(model)
-    if model.drift_model is None:
-        cutoff = float("inf")
+    high_pass = model.high_pass
+    if isinstance(high_pass, bool) or not isinstance(high_pass, int | float | np.number):
+        high_pass = float("nan")
+    if model.drift_model is None or high_pass == 0:
+        cutoff = float("inf")  # SPM's hpf = Inf: no DCT column, no filter
     else:
-        if not isinstance(model.high_pass, int | float) or not model.high_pass > 0:
+        if not high_pass > 0 or not np.isfinite(high_pass):
             raise InputError(
-                f"high_pass: expected a cut-off frequency > 0 Hz, found {model.high_pass!r}; "
-                "pass e.g. 1/128 (SPM's default cut-off of 128 s)."
+                f"high_pass: expected a cut-off frequency >= 0 Hz (0: no high-pass filter), "
+                f"found {model.high_pass!r}; pass e.g. 1/128 (SPM's default cut-off of 128 s)."
             )
-        cutoff = 1.0 / float(model.high_pass)
+        cutoff = 1.0 / float(high_pass)
     X0 = spm_drift_basis(n_scans, float(model.t_r), cutoff)
     return pd.DataFrame(
         X0,

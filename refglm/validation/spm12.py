@@ -179,7 +179,7 @@ def spm_batch_model(options: dict) -> SpmBatchModel:
         t_r=t_r,
         hrf_model=_HRF_MODELS[derivs],
         drift_model="cosine",
-        high_pass=1.0 / float(options.get("hpf", 128)),
+        high_pass=1.0 / float(options.get("hpf", 128)),  # hpf Inf: 0, no filter
         noise_model=_NOISE_MODELS[cvi],
         convention=SPM12_CONVENTION,
         oversampling=int(options.get("fmri_t", 16)),

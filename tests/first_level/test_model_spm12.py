@@ -140,3 +140,18 @@ def test_modulation_of_events_is_refused_by_spms_design(run):
     events = events.assign(modulation=2.0)
     with pytest.raises(InputError, match="modulation'\\]: expected 1"):
         FirstLevelModel(**SPM).fit_array(data, affine, events)
+
+
+def test_no_high_pass_is_spms_infinite_cutoff(run):
+    data, affine, events = run
+    model = FirstLevelModel(**{**SPM, "high_pass": 0}, noise_model="ols")
+    model.fit_array(data, affine, events)
+    assert model.drift_basis_.shape == (N_SCANS, 0)
+
+
+def test_an_implicit_mask_threshold_of_minus_infinity_keeps_every_non_constant_voxel(run):
+    data, affine, events = run
+    model = FirstLevelModel(**SPM, noise_model="ols", implicit_mask_threshold=-np.inf)
+    model.fit_array(data, affine, events)
+    # the zero voxels around the block are constant: spm_spm.m's any(diff(Y)) drops them
+    assert model.mask_.sum() == 64
