@@ -16,6 +16,8 @@ from __future__ import annotations
 __all__ = [
     "read_volume",
     "load_run",
+    "LoadedRun",
+    "MEAN_DTYPES",
     "run_shape",
     "stored_dtype",
     "to_image",
@@ -51,6 +53,8 @@ _IMAGES_NAMES = frozenset(
     {
         "read_volume",
         "load_run",
+        "LoadedRun",
+        "MEAN_DTYPES",
         "run_shape",
         "stored_dtype",
         "to_image",

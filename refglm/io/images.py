@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import nibabel as nib
 import numpy as np
@@ -21,6 +22,8 @@ from refglm.io.memory import memory_budget
 __all__ = [
     "read_volume",
     "load_run",
+    "LoadedRun",
+    "MEAN_DTYPES",
     "run_shape",
     "stored_dtype",
     "to_image",
@@ -266,20 +269,12 @@ def read_volume(img, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
     affine : ndarray, shape (4, 4)
     """
     loaded = _load(img)
-    if np.dtype(loaded.get_data_dtype()).kind == "c":
-        raise InputError(
-            f"{_describe(img)}: expected real-valued image data, found complex values "
-            f"({loaded.get_data_dtype()}); pass the magnitude (or real part) images."
-        )
+    _check_real(loaded, img)
     _check_read_fits(loaded, _describe(img), dtype)
     try:
         data = _read_as(loaded.dataobj, np.dtype(dtype))
     except Exception as exc:
-        raise InputError(
-            f"{_describe(img)}: expected image data of shape {tuple(loaded.shape)}, found "
-            f"data that cannot be read ({exc.__class__.__name__}: {exc}); the file is "
-            "probably truncated. Re-download or regenerate it."
-        ) from exc
+        raise _unreadable(img, loaded, exc) from exc
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     return data, np.asarray(loaded.affine, dtype=np.float64)
@@ -367,15 +362,74 @@ def _as_run_list(run_imgs) -> Sequence:
     return run_imgs
 
 
-def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+#: ``load_run(..., mean_dtype=...)``: the dtype of the mean image, as the convention's
+#: ``mask_mean_dtype`` (:data:`refglm.glm.masking.MASK_MEAN_DTYPES`).
+MEAN_DTYPES = ("input", "float64")
+
+
+class LoadedRun(NamedTuple):
+    """A run loaded with its mean image (:func:`load_run` with ``mean_dtype``)."""
+
+    #: ndarray (x, y, z, n_scans), Fortran order
+    data: np.ndarray
+    #: ndarray (4, 4)
+    affine: np.ndarray
+    #: ndarray (x, y, z): ``refglm.glm.masking.mean_epi(data, mean_dtype)``, bit for bit
+    mean: np.ndarray
+
+
+class _RunningMean:
+    """``refglm.glm.masking.mean_epi`` summed one volume at a time, as the volumes arrive.
+
+    The same operations in the same order as ``mean_epi``: a copy of scan 0 in the
+    accumulation dtype, ``total += scan`` for each further scan in scan order, then
+    ``true_divide(total, n)`` in that dtype; so the same bits.
+    """
+
+    def __init__(self, run_dtype, mean_dtype: str):
+        if mean_dtype not in MEAN_DTYPES:
+            raise InputError(
+                f"mask_mean_dtype: expected one of {MEAN_DTYPES}, found {mean_dtype!r}; pick "
+                "a value from refglm.io.MEAN_DTYPES."
+            )
+        if mean_dtype == "float64":
+            self.dtype = np.dtype(np.float64)
+        else:  # the dtype numpy's ndarray.mean returns for this input
+            self.dtype = np.zeros(1, dtype=run_dtype).mean().dtype
+        self.total = None
+        self.count = 0
+
+    def add(self, volume: np.ndarray) -> None:
+        if self.total is None:
+            self.total = np.array(volume, dtype=self.dtype, copy=True, order="F")
+        else:
+            self.total += volume
+        self.count += 1
+
+    def mean(self) -> np.ndarray:
+        # numpy _methods._mean: true_divide(sum, count) in the sum's dtype
+        return np.true_divide(self.total, self.count, dtype=self.dtype)
+
+
+def load_run(run_imgs, dtype=np.float32, mean_dtype: str | None = None):
     """Concatenate the volumes of one run into a 4-D array of ``dtype``.
 
     Mirrors ``nilearn.image.concat_imgs(..., dtype=np.float32)`` as the
     nistats tutorial called it: each volume's values are nibabel's float64 read
-    cast to ``dtype``. The cast is where the tutorial's numbers come from (see
-    ``conventions.py``, ``input_dtype``). The run is held once: a 4-D file is read
-    straight into ``dtype`` (:func:`read_volume`), 3-D volumes are placed one by
-    one into the 4-D array, so the peak is about one ``dtype`` copy of the run.
+    cast to ``dtype``, and the array is in Fortran order, as ``concat_imgs`` and
+    nibabel give it (each volume contiguous). The cast is where the tutorial's
+    numbers come from (see ``conventions.py``, ``input_dtype``). The run is held
+    once: a 4-D file is read straight into ``dtype`` (:func:`read_volume`); 3-D
+    volumes are read one by one into the preallocated 4-D array, each file's bytes
+    through one small buffer that every volume reuses (unscaled files whose values
+    are exact in float64, the SPM auditory data among them) or through
+    :func:`read_volume` (any other image), so the peak is about one ``dtype`` copy
+    of the run.
+
+    Every volume's header is read and checked before its data (a regular file, a
+    readable image with a valid affine, the declared bytes present in the file,
+    the grid of the first volume), and the whole run's memory before the 4-D
+    array is allocated.
 
     Parameters
     ----------
@@ -384,41 +438,147 @@ def load_run(run_imgs, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
         affine.
     dtype : numpy dtype
         Storage dtype of the 4-D array.
+    mean_dtype : {None, 'input', 'float64'}
+        With a value, also the mean image over time, computed as the volumes are
+        read (no second pass over the run): the bits of
+        ``refglm.glm.masking.mean_epi(data, mean_dtype)``.
 
     Returns
     -------
-    data : ndarray, shape (x, y, z, n_scans)
+    data : ndarray, shape (x, y, z, n_scans), Fortran order
     affine : ndarray, shape (4, 4)
+    mean : ndarray, shape (x, y, z)
+        Only with ``mean_dtype``: then a :class:`LoadedRun` ``(data, affine, mean)``.
     """
     run_imgs = _as_run_list(run_imgs)
-    first, affine = read_volume(run_imgs[0], dtype)
+    mean = None if mean_dtype is None else _RunningMean(dtype, mean_dtype)
     if len(run_imgs) == 1:
-        if first.ndim != 4:
+        data, affine = read_volume(run_imgs[0], dtype)
+        if data.ndim != 4:
             raise InputError(
                 f"{_describe(run_imgs[0])}: expected a 4-D run or several 3-D volumes, "
-                f"found {_shape_words(first.shape)}; pass every scan of the run as one 4-D "
+                f"found {_shape_words(data.shape)}; pass every scan of the run as one 4-D "
                 "image or a list of 3-D volumes."
             )
-        return first, affine
-    if first.ndim != 3:
+        if mean is not None:
+            for k in range(data.shape[3]):
+                mean.add(data[..., k])
+    else:
+        data, affine = _load_volumes(run_imgs, np.dtype(dtype), mean)
+    if mean is None:
+        return data, affine
+    return LoadedRun(data, affine, mean.mean())
+
+
+def _load_volumes(run_imgs, dtype: np.dtype, mean: _RunningMean | None):
+    """:func:`load_run` of several 3-D volumes, each read into its place in the 4-D array."""
+    first_img = run_imgs[0]
+    header = _load(first_img)
+    _check_real(header, first_img)
+    shape = _squeezed_shape(header.shape)
+    affine = np.asarray(header.affine, dtype=np.float64)
+    if len(shape) != 3:
         raise InputError(
-            f"{_describe(run_imgs[0])}: expected 3-D volumes when several files are given, "
-            f"found shape {first.shape}; pass either one 4-D file or a list of 3-D files."
+            f"{_describe(first_img)}: expected 3-D volumes when several files are given, "
+            f"found shape {shape}; pass either one 4-D file or a list of 3-D files."
         )
+    volume_nbytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     _check_fits_in_memory(
-        f"--func ({len(run_imgs)} volumes from {_describe(run_imgs[0])})",
-        first.shape + (len(run_imgs),),
-        first.dtype,
+        f"--func ({len(run_imgs)} volumes from {_describe(first_img)})",
+        shape + (len(run_imgs),),
         dtype,
-        (len(run_imgs) + 1) * first.nbytes,
+        dtype,
+        (len(run_imgs) + 1) * volume_nbytes,
     )
-    data = np.empty(first.shape + (len(run_imgs),), dtype=dtype)
-    data[..., 0] = first
-    for k, img in enumerate(run_imgs[1:], start=1):
-        vol, aff = read_volume(img, dtype)
-        _check_same_grid(img, vol.shape, aff, run_imgs[0], first.shape, affine)
-        data[..., k] = vol
+    data = np.empty(shape + (len(run_imgs),), dtype=dtype, order="F")
+    buffers: dict = {}
+    for k, img in enumerate(run_imgs):
+        if k > 0:
+            header = _load(img)
+            _check_real(header, img)
+            _check_same_grid(
+                img,
+                _squeezed_shape(header.shape),
+                np.asarray(header.affine, dtype=np.float64),
+                first_img,
+                shape,
+                affine,
+            )
+        _read_volume_into(header, img, data[..., k], buffers)
+        if mean is not None:
+            mean.add(data[..., k])
     return data, affine
+
+
+def _check_real(loaded, img) -> None:
+    if np.dtype(loaded.get_data_dtype()).kind == "c":
+        raise InputError(
+            f"{_describe(img)}: expected real-valued image data, found complex values "
+            f"({loaded.get_data_dtype()}); pass the magnitude (or real part) images."
+        )
+
+
+def _direct_source(loaded) -> tuple[Path, int, np.dtype] | None:
+    """(file, offset, stored dtype) when ``loaded``'s voxels can be read as raw bytes.
+
+    That is: an uncompressed file-backed array proxy in Fortran order, unscaled
+    (slope 1, intercept 0), whose stored values are exact in float64, so that one
+    cast of the raw values gives nibabel's float64 read cast to the run's dtype.
+    """
+    proxy = getattr(loaded, "dataobj", None)
+    located = _data_file(loaded)
+    declared = _declared(proxy)
+    if located is None or declared is None or located[0].suffix.lower() in _COMPRESSED:
+        return None
+    try:
+        order, slope, inter = proxy.order, float(proxy.slope), float(proxy.inter)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    _, stored, _ = declared
+    if order != "F" or (slope, inter) != (1.0, 0.0) or not _exact_in_float64(stored):
+        return None
+    return located[0], located[1], stored
+
+
+def _read_volume_into(loaded, img, out: np.ndarray, buffers: dict) -> None:
+    """Read the checked image ``loaded`` into ``out`` (its place in the 4-D run).
+
+    The values of :func:`read_volume`. Raw bytes go through a buffer of the stored
+    dtype kept in ``buffers`` for the next volume; anything else through
+    :func:`read_volume`'s own read (its memory check included).
+    """
+    source = _direct_source(loaded)
+    if source is None:
+        _check_read_fits(loaded, _describe(img), out.dtype)
+        try:
+            volume = _read_as(loaded.dataobj, out.dtype)
+        except Exception as exc:
+            raise _unreadable(img, loaded, exc) from exc
+        out[...] = volume.reshape(out.shape)
+        return
+    path, offset, stored = source
+    count = out.size
+    buffer = buffers.get(stored)
+    if buffer is None or buffer.size != count:
+        buffer = buffers[stored] = np.empty(count, dtype=stored)
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            got = fh.readinto(memoryview(buffer).cast("B"))
+        if got != buffer.nbytes:
+            raise OSError(f"read {got} of {buffer.nbytes} bytes")
+    except OSError as exc:
+        raise _unreadable(img, loaded, exc) from exc
+    # one cast, as np.asarray(stored_array, dtype=out.dtype) in _read_as
+    np.copyto(out, buffer.reshape(out.shape, order="F"), casting="unsafe")
+
+
+def _unreadable(img, loaded, exc) -> InputError:
+    return InputError(
+        f"{_describe(img)}: expected image data of shape {tuple(loaded.shape)}, found "
+        f"data that cannot be read ({exc.__class__.__name__}: {exc}); the file is "
+        "probably truncated. Re-download or regenerate it."
+    )
 
 
 def run_shape(run_imgs) -> tuple[int, ...]:

@@ -100,6 +100,31 @@ def test_loading_a_4d_float32_file_peaks_below_twice_its_size(tmp_path):
     _assert_peak_within_bound(_child_peak(LOAD_4D_IMPORTS, LOAD_4D, path))
 
 
+# 3-D volumes are read one at a time into the preallocated 4-D array, through one reused
+# buffer, with the mean image summed as they arrive: the run, one volume and the mean
+LOAD_VOLUMES_BOUND = 1.1
+# nibabel loads with refglm.io.images, on first use: before the baseline
+LOAD_VOLUMES_IMPORTS = "from refglm import io; import refglm.io.images"
+LOAD_VOLUMES = """
+paths = sys.argv[1:]
+data, _, mean = io.load_run(paths, dtype=np.float32, mean_dtype="input")
+print(json.dumps({"baseline": baseline, "peak": peak_kib(), "nbytes": data.nbytes}))
+"""
+
+
+@needs_proc
+def test_loading_3d_volumes_with_their_mean_peaks_at_the_run(tmp_path):
+    rng = np.random.default_rng(1)
+    paths = []
+    for k in range(SHAPE_4D[3]):
+        paths.append(tmp_path / f"vol{k:03d}.nii")
+        volume = rng.standard_normal(SHAPE_4D[:3], dtype=np.float32)
+        nib.save(nib.Nifti1Image(volume, np.eye(4)), str(paths[-1]))
+    measured = _child_peak(LOAD_VOLUMES_IMPORTS, LOAD_VOLUMES, *paths)
+    ratio = (measured["peak"] - measured["baseline"]) * 1024 / measured["nbytes"]
+    assert ratio <= LOAD_VOLUMES_BOUND, f"peak above the imports {ratio:.3f} x the run"
+
+
 @needs_proc
 @pytest.mark.slow
 def test_tutorial_fit_peaks_below_twice_the_run():
