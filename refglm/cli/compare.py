@@ -142,6 +142,7 @@ def add_parser(subparsers):
         help=f"one of {options.names(NOISE_MODELS)} (default: 'ar1')",
     )
     g.add_argument("--mask", default=None, help="brain mask image (default: the EPI mask)")
+    options.add_spm12_options(p)
     g.add_argument(
         "--contrast",
         action="append",
@@ -239,6 +240,7 @@ def run(args) -> int:
             noise_model=args.noise_model,
             mask_img=args.mask,
             n_jobs=args.n_jobs,
+            **options.spm12_options(args),
         )
         if getattr(args, "fir_delays", None) is not None:
             model_params["fir_delays"] = args.fir_delays

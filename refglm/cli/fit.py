@@ -131,6 +131,7 @@ def add_parser(subparsers):
         help="mm between peaks (8)",
     )
     thr.add_argument("--no-report", action="store_true", help="skip figures and report.html")
+    options.add_spm12_options(p)
     p.add_argument("--out", required=True, help="output folder")
     options.add_engine(p)
     options.add_convention(p)
@@ -245,6 +246,7 @@ def run(args) -> int:
             min_distance=args.min_distance,
             progress=progress,
             backend=backend,
+            **options.spm12_options(args),
         )
         finish(progress)
         report = not args.no_report

@@ -37,6 +37,8 @@ __all__ = [
     "add_n_jobs",
     "add_scheduler",
     "add_debug",
+    "add_spm12_options",
+    "spm12_options",
     "parse_contrast",
     "dask_backend",
 ]
@@ -155,6 +157,48 @@ def add_scheduler(p):
         help="run the statsmodels engine's voxel chunks on this Dask scheduler "
         "(e.g. tcp://127.0.0.1:8786) through joblib's Dask backend; needs refglm[dask]",
     )
+
+
+def add_spm12_options(p):
+    """SPM12's model options (``--convention spm12``): FirstLevelModel's parameters of them."""
+    from refglm.glm.scaling import GLOBAL_NORMALIZATIONS
+
+    g = p.add_argument_group("SPM12's options (with --convention spm12)")
+    g.add_argument(
+        "--oversampling",
+        type=number(int, "a whole number of microtime bins", "--oversampling 16"),
+        default=None,
+        help="microtime bins per scan of the design (SPM's fmri_t; default: 50 nistats and "
+        "nilearn, 16 spm12)",
+    )
+    g.add_argument(
+        "--microtime-onset",
+        type=number(int, "a whole 1-based microtime bin", "--microtime-onset 8"),
+        default=None,
+        help="SPM's fmri_t0: the 1-based microtime bin at which each scan is sampled "
+        "(spm12 only; default 8)",
+    )
+    g.add_argument(
+        "--global-normalization",
+        type=choice(GLOBAL_NORMALIZATIONS, "FirstLevelModel global_normalization"),
+        default=None,
+        metavar="{none,scaling}",
+        help="SPM's global normalisation: none (session grand-mean scaling, the default) or "
+        "scaling (per scan); spm12 only",
+    )
+    g.add_argument(
+        "--implicit-mask-threshold",
+        type=number(float, "a fraction of each scan's global", "--implicit-mask-threshold 0.8"),
+        default=None,
+        help="SPM's mthresh: fraction of each scan's global a voxel must exceed in every scan "
+        "(default 0.8); spm12 only. SPM's default high-pass is --high-pass 0.0078125 (128 s)",
+    )
+
+
+def spm12_options(args) -> dict:
+    """The SPM12 options given on the command line, as FirstLevelModel keywords."""
+    keys = ("oversampling", "microtime_onset", "global_normalization", "implicit_mask_threshold")
+    return {key: getattr(args, key) for key in keys if getattr(args, key, None) is not None}
 
 
 def add_debug(p):

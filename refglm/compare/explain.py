@@ -282,6 +282,9 @@ def explain_differences(
         if user_mask is not None:
             mask_data, _ = io.image_data(user_mask)
             return mask_data > 0
+        if conv.mask_method == "spm_implicit":
+            return None  # SPM's implicit mask, computed by the model (a given mask would
+            # be SPM's explicit mask, intersected with it)
         key = (data.dtype, conv.mask_mean_dtype)
         if key not in epi_masks:
             epi_masks[key] = compute_epi_mask(mean_epi(data, conv.mask_mean_dtype))
@@ -294,7 +297,12 @@ def explain_differences(
         data, affine = data_for(conv)
         mask = mask_for(conv, data)
         crop = None
-        if region is not None:
+        whole_volume = conv.scaling_method == "spm_global" or conv.mask_method == "spm_implicit"
+        if region is not None and whole_volume:
+            # SPM's globals and implicit mask are computed over the whole volume: the
+            # run is not cropped, the region is SPM's explicit mask
+            mask = region if mask is None else mask & region
+        elif region is not None:
             # the run cropped to the region's bounding box: each voxel's fit depends on
             # its own series only, and the model's whole-run steps (finite check, mean
             # image) then cost the box, not the run
@@ -355,9 +363,17 @@ def explain_differences(
 
     # every variant on the region; identical maps folded into the first (simplest)
     groups: dict[str, _Result] = {}
-    conventions = candidate_conventions(noise_model)
+    conventions = candidate_conventions(noise_model, params)
+    skipped = []
     for conv in conventions:
-        result = score(conv, fit(conv, region), region) if region is not None else full_result(conv)
+        try:
+            result = (
+                score(conv, fit(conv, region), region) if region is not None else full_result(conv)
+            )
+        except InputError as exc:  # a variant that cannot fit this run (e.g. SPM's ReML
+            # finds no voxel of the effects of interest in the box): reported, not ranked
+            skipped.append({"name": conv.name, "reason": " ".join(str(exc).split())})
+            continue
         first = groups.get(result.fingerprint)
         if first is None:
             groups[result.fingerprint] = result
@@ -425,6 +441,7 @@ def explain_differences(
         "tolerance": tol,
         "engine": engine,
         "n_variants": len(conventions),
+        "skipped": skipped,
         "box": None
         if region is None
         else {"voxels": int(region.sum()), "requested_mask_voxels": int(box_voxels)},

@@ -120,6 +120,12 @@ def _model_params(params: dict) -> dict:
         "noise_model",
         "mask_img",
         "n_jobs",
+        # SPM12's options (the spm12 convention)
+        "oversampling",
+        "microtime_onset",
+        "global_normalization",
+        "implicit_mask_threshold",
+        "modulators",
     )
     return {k: params[k] for k in keys if k in params}
 

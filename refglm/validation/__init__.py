@@ -1,7 +1,10 @@
 """Golden values and their checks, shipped as package data.
 
 - :mod:`.spm_auditory`: the nistats SPM auditory tutorial (``golden/spm_auditory_*``),
-  checked by ``refglm validate`` and in the tutorial's report.
+  checked by ``refglm validate`` and in the tutorial's report;
+- :mod:`.spm12`: SPM12 batch models (``validation/peers/spm12/models.json`` options)
+  as ``FirstLevelModel`` arguments, and their differences from SPM12's own outputs
+  (the golden ``.npz`` beside the tests, ``tests/peers/spm12/golden``).
 """
 
 from refglm.validation.spm_auditory import (
@@ -14,6 +17,13 @@ from refglm.validation.spm_auditory import (
     largest_deltas,
     load_golden,
 )
+from refglm.validation.spm12 import (
+    SpmBatchModel,
+    fit_spm_batch_model,
+    load_spm_golden,
+    spm_batch_model,
+    spm_differences,
+)
 
 __all__ = [
     "Check",
@@ -24,4 +34,9 @@ __all__ = [
     "checks_verdict",
     "largest_deltas",
     "format_number",
+    "SpmBatchModel",
+    "spm_batch_model",
+    "fit_spm_batch_model",
+    "load_spm_golden",
+    "spm_differences",
 ]

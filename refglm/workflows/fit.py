@@ -136,6 +136,10 @@ def run_fit(
     min_distance=8.0,
     progress=None,
     backend=None,
+    oversampling=None,
+    microtime_onset=None,
+    global_normalization=None,
+    implicit_mask_threshold=None,
 ) -> FitResults:
     """Fit one run and summarise each contrast: thresholded map and cluster table.
 
@@ -210,6 +214,10 @@ def run_fit(
         engine=engine,
         progress=progress,
         backend=backend,
+        oversampling=oversampling,
+        microtime_onset=microtime_onset,
+        global_normalization=global_normalization,
+        implicit_mask_threshold=implicit_mask_threshold,
     )
     model._check_params()
     check_onsets_in_run(
