@@ -493,6 +493,8 @@ def _message(best, baseline, best_base, reference, explained, tolerance, relativ
     use = f" (--convention {best.conv.name})"
     if explained:
         text = f"candidate matches {_label(best.conv)}{use}: {_residual(best, tolerance, relative)}"
+        if _describe(best.conv)[0] == "spm12" and reference.name != "spm12":
+            text = f"an SPM-like map: {text} (SPM12's model, not the nistats/nilearn lineage's)"
         parts = [text] if best.conv.name == reference.name else [text, base_text]
         if best_base is not None and best_base.conv.name != reference.name:
             parts.append(
@@ -512,8 +514,13 @@ def _message(best, baseline, best_base, reference, explained, tolerance, relativ
             + ")"
         )
     else:
+        spm_like = (
+            " (an SPM-like map: SPM12's model comes closest)"
+            if _describe(best.conv)[0] == "spm12" and reference.name != "spm12"
+            else ""
+        )
         closest = (
-            f"the closest variant, {_label(best.conv)}{use}, leaves "
+            f"the closest variant, {_label(best.conv)}{use}{spm_like}, leaves "
             f"{_residual(best, tolerance, relative)} (tolerance {tolerance:g}), against "
             f"{baseline.max_abs:.2g} for the reference convention {reference.name}: "
             f"{baseline.max_abs / best.max_abs:.3g} times smaller, still beyond tolerance"

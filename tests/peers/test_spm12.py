@@ -294,3 +294,71 @@ def statsmodels_anchor(run):
 )
 def test_statsmodels_engine_reproduces_spm_on_the_anchor(statsmodels_anchor, quantity, tolerance):
     assert statsmodels_anchor[quantity] <= tolerance
+
+
+# ----------------------------------------------- compare --explain on an SPM12 map
+
+
+@pytest.mark.slow
+def test_compare_explain_calls_spm12s_own_t_map_spm_like(spm_auditory, tmp_path):
+    """``refglm compare --explain`` on SPM12's spmT of block_base, as SPM wrote it (float32,
+    its implicit mask), against a default (nistats) reference: spm12 explains it, and the
+    message says the map is SPM-like."""
+    import nibabel as nib
+
+    from refglm.cli import EXIT_FAILED, main
+
+    golden = np.load(GOLDEN / "block_base.npz")
+    assert list(golden["con_names"]) == ["active", "F active"]
+    dim = tuple(int(d) for d in golden["dim"])
+    volume = np.zeros(int(np.prod(dim)), dtype=np.float32)
+    volume[golden["mask_index"]] = golden["stat"][0]
+    # xVol.M maps 1-based voxels to mm; nibabel's affines are 0-based, as SPM's .nii read
+    one_based = np.eye(4)
+    one_based[:3, 3] = 1.0
+    candidate = tmp_path / "spm"
+    candidate.mkdir()
+    nib.Nifti1Image(volume.reshape(dim, order="F"), golden["affine"] @ one_based).to_filename(
+        candidate / "contrast-active_stat-t_statmap.nii.gz"
+    )
+    options = json.loads(str(golden["model_json"]))
+    events = tmp_path / "events.tsv"
+    rows = [
+        f"{onset * options['RT']:g}\t{duration * options['RT']:g}\tactive"
+        for onset, duration in zip(
+            options["conditions"][0]["onset"],
+            options["conditions"][0]["duration"] * len(options["conditions"][0]["onset"]),
+            strict=True,
+        )
+    ]
+    events.write_text("onset\tduration\ttrial_type\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "cmp"
+    argv = [
+        "compare",
+        str(candidate),
+        "--reference-from-data",
+        *map(str, spm_auditory.func),
+        "--events",
+        str(events),
+        "--t-r",
+        str(options["RT"]),
+        "--hrf-model",
+        "spm",
+        "--high-pass",
+        str(1 / options["hpf"]),
+        "--contrast",
+        "active=active",
+        "--engine",
+        "vectorized",
+        "--explain",
+        "--out",
+        str(out),
+    ]
+    # beyond tolerance against nistats (another model altogether) ...
+    assert main(argv) == EXIT_FAILED
+    explain = json.loads((out / "compare.json").read_text())["explain"]
+    # ... and explained by spm12, to float32 rounding, as an SPM-like map
+    assert explain["best"]["name"] == "spm12"
+    assert explain["explained"] and explain["voxels"]["unexplained"] == 0
+    assert explain["best"]["max_abs"] <= 1e-6  # SPM's float32 T, emulated by spm12
+    assert explain["message"].startswith("an SPM-like map: candidate matches convention spm12")
