@@ -1,5 +1,5 @@
 # refglm: two commands on a fresh machine with python3 (>= 3.11) and make.
-#   make tutorial   create .venv, install, write the tutorial's results to results/
+#   make tutorial   create .venv, install, write the tutorial's results to results/ (on all cores)
 #   make test       create .venv, install with test extras, run ruff, import-linter and every test
 #   make peers      build .venv-nistats, the side environment of the live nistats 0.0.1rc0 peer
 #                   tests (Python 3.11, wheels only; idempotent); .ci/run runs it before make test
@@ -32,7 +32,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 tutorial: $(STAMP)
-	$(BIN)/refglm tutorial --out results
+	$(BIN)/refglm tutorial --out results --n-jobs -1
 
 validate: $(STAMP)
 	$(BIN)/refglm validate

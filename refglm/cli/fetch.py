@@ -18,31 +18,46 @@ EXAMPLES = (
     "  refglm fetch spm-auditory --data-dir ~/data/spm_auditory   # verify data there"
 )
 
+#: The two folders, as ``refglm fetch --help`` explains them.
+LAYOUTS = (
+    "The two options name two different folders. --data-dir DIR is the dataset folder "
+    "itself, DIR/sub001/fM00223/fM00223_004.img ...: refglm only verifies it (as it does "
+    "$REFGLM_DATA_DIR); every command takes the same --data-dir. --cache-dir DIR is a "
+    "cache that holds one folder per dataset: the data go into DIR/spm_auditory/sub001/..., "
+    "downloaded unless already there, so the other commands then find them with "
+    "--data-dir DIR/spm_auditory or with REFGLM_CACHE_DIR=DIR."
+)
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "fetch",
         help="download (if needed) and verify a dataset",
         description="Verify the SPM auditory data, downloading them first into a cache "
-        "folder when they are not there. --data-dir (like $REFGLM_DATA_DIR) names a folder "
-        "that already holds the data: it is verified, nothing is downloaded.",
+        "folder when they are not there. " + LAYOUTS,
         epilog=EXAMPLES,
         formatter_class=options.Formatter,
     )
-    p.add_argument("dataset", choices=["spm-auditory"])
+    p.add_argument(
+        "dataset",
+        choices=["spm-auditory"],
+        help="the dataset: spm-auditory (the SPM auditory run of the nistats tutorial)",
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--data-dir",
         default=None,
         metavar="DIR",
-        help="verify the data already in DIR (the folder holding sub001/); downloads nothing",
+        help="the dataset folder itself (DIR/sub001/fM00223/...): verify the data there; "
+        "downloads nothing (default: $REFGLM_DATA_DIR when set)",
     )
     where.add_argument(
         "--cache-dir",
         default=None,
         metavar="DIR",
-        help="download into DIR/spm_auditory unless already there, then verify (default "
-        "cache: $REFGLM_CACHE_DIR, else the user cache folder; $REFGLM_DATA_DIR is ignored)",
+        help="a cache folder: download into DIR/spm_auditory/sub001/... unless already there, "
+        "then verify; $REFGLM_DATA_DIR is ignored (default: $REFGLM_CACHE_DIR, else the user "
+        "cache folder)",
     )
     return p
 
@@ -88,4 +103,10 @@ def run(args) -> int:
                 raise
             raise InputError(datasets.fetch_hint(Path(os.path.abspath(root)), source)) from None
     print(f"spm-auditory: {len(data.func)} volumes verified in {data.data_dir}")
+    if args.cache_dir is not None:
+        # a cache of the user's choosing is not searched by the other commands
+        print(
+            f"  the other commands read them with --data-dir {data.data_dir} "
+            f"(or REFGLM_CACHE_DIR={Path(args.cache_dir).expanduser()})"
+        )
     return EXIT_OK

@@ -31,32 +31,48 @@ def add_parser(subparsers):
         formatter_class=options.Formatter,
     )
     src = p.add_argument_group("input (either --func/--events/--t-r or --bids-dir/--task)")
-    src.add_argument("--func", nargs="+", help="the run: 3-D volumes in order, or one 4-D image")
+    src.add_argument(
+        "--func",
+        nargs="+",
+        help="the run: 3-D volumes in order, or one 4-D image (required unless --bids-dir)",
+    )
     src.add_argument(
         "--allow-repeated-volumes",
         action="store_true",
         help="accept a --func list that names one volume twice (a path repeated, or two "
         "identical files); refused by default, as almost certainly a mistake",
     )
-    src.add_argument("--events", help="BIDS events.tsv (onset, duration, trial_type)")
+    src.add_argument(
+        "--events",
+        help="BIDS events.tsv (onset, duration, trial_type) (required unless --bids-dir)",
+    )
     src.add_argument(
         "--t-r",
         type=options.number(float, "a repetition time in seconds", "--t-r 7"),
-        help="repetition time in seconds",
+        help="repetition time in seconds (required with --func; default with --bids-dir: "
+        "the RepetitionTime of the run's JSON sidecar)",
     )
-    src.add_argument("--bids-dir", help="BIDS raw dataset root")
-    src.add_argument("--task", help="task label (with --bids-dir)")
-    src.add_argument("--subject", help="subject label (when the task has several)")
-    src.add_argument("--session", help="session label (when the subject has several)")
-    src.add_argument("--run", help="run label (when the task has several runs)")
+    src.add_argument(
+        "--bids-dir", help="BIDS raw dataset root (default: none; --func, --events, --t-r)"
+    )
+    src.add_argument("--task", help="task label (required with --bids-dir)")
+    src.add_argument(
+        "--subject", help="subject label (default: the only one; required when there are several)"
+    )
+    src.add_argument(
+        "--session", help="session label (default: the only one; required when there are several)"
+    )
+    src.add_argument(
+        "--run", help="run label (default: the only run; required when the task has several)"
+    )
     mdl = p.add_argument_group("model (defaults: nistats FirstLevelModel's)")
     mdl.add_argument(
         "--contrast",
         action="append",
-        default=[],
+        required=True,
         metavar="[NAME=]EXPR",
         help="contrast over the design's columns, e.g. 'active - rest'; rows separated by ';' "
-        "make an F test ('effects=active; rest'); repeat for several",
+        "make an F test ('effects=active; rest'); required, repeat for several",
     )
     mdl.add_argument(
         "--hrf-model",
@@ -91,7 +107,12 @@ def add_parser(subparsers):
         metavar="MODEL",
         help=f"one of {options.names(NOISE_MODELS)} (default: 'ar1')",
     )
-    mdl.add_argument("--mask", default=None, help="brain mask image (default: the EPI mask)")
+    mdl.add_argument(
+        "--mask",
+        default=None,
+        help="brain mask image (default: the convention's mask of the run: the EPI mask, or "
+        "SPM's implicit mask under spm12)",
+    )
     thr = p.add_argument_group("thresholds, clusters and report")
     thr.add_argument(
         "--height-control",
@@ -104,13 +125,14 @@ def add_parser(subparsers):
         "--alpha",
         type=options.number(float, "a probability between 0 and 1", "--alpha 0.05"),
         default=0.05,
-        help="(default: 0.05)",
+        help="false positive rate, family-wise error or false discovery rate of "
+        "--height-control (default: 0.05)",
     )
     thr.add_argument(
         "--threshold",
         type=options.number(float, "a z value", "--threshold 3.1"),
         default=None,
-        help="z, with --height-control none",
+        help="z threshold, with --height-control none (required there; default: none)",
     )
     thr.add_argument(
         "--cluster-threshold",
@@ -128,11 +150,11 @@ def add_parser(subparsers):
         "--min-distance",
         type=options.number(float, "a distance in mm", "--min-distance 8"),
         default=8.0,
-        help="mm between peaks (8)",
+        help="minimum distance in mm between the peaks of a cluster (default: 8)",
     )
     thr.add_argument("--no-report", action="store_true", help="skip figures and report.html")
     options.add_spm12_options(p)
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder (required)")
     options.add_engine(p)
     options.add_convention(p)
     options.add_n_jobs(p)
@@ -252,7 +274,8 @@ def run(args) -> int:
         report = not args.no_report
         with bars.stepping("maps, figures and report" if report else "maps"):
             written = fit.write_fit(results, stage, figures=report, report=report)
-    print(f"refglm fit: {what}; fit {results.timings['fit']:.1f} s; wrote {len(written)} files")
+    cost = options.engine_note(args.engine, results.timings["fit"], args.n_jobs, backend)
+    print(f"refglm fit: {what}; {cost}; wrote {len(written)} files")
     print(f"  mask: {results.mask_voxels} voxels; design: {results.design.shape[1]} columns")
     for s in results.summaries:
         m = s.maps[0]

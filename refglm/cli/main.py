@@ -6,6 +6,7 @@ report), ``fit`` (one run, BIDS-derivative outputs), ``validate`` (golden
 checks), ``fetch`` (data), ``explain-voxel`` (one voxel's fit, number by
 number), ``compare`` (two sets of maps).
 
+A bare ``refglm`` prints the help (exit 0); ``refglm --version`` the version.
 Exit codes (:mod:`refglm.cli.exit_codes`): 0 ok, 1 internal error (or a golden
 check or a comparison beyond tolerance), 2 bad input (one line on stderr;
 ``--debug`` adds the traceback; a full disk, a read-only folder or a missing
@@ -33,11 +34,13 @@ import threading
 import traceback
 import warnings
 
+from refglm._version import __version__
 from refglm.cli import compare, explain_voxel, fetch, fit, options, tutorial, validate
 from refglm.cli.exit_codes import (
     EPILOG,
     EXIT_INPUT,
     EXIT_INTERNAL,
+    EXIT_OK,
     EXIT_SIGINT,
     EXIT_SIGPIPE,
     EXIT_SIGTERM,
@@ -82,6 +85,9 @@ def get_parser():
         description="refglm: a correctness reference for first-level fMRI GLMs.",
         epilog="examples:\n" + _examples() + "\n\n" + EPILOG,
         formatter_class=options.Formatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"refglm {__version__}", help="print the version"
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=options.Parser)
@@ -217,6 +223,9 @@ def _flush_warnings(held: list) -> None:
 
 def _run(argv, debug: bool, held: list) -> int:
     try:
+        if not [arg for arg in argv if arg != "--debug"]:  # a bare `refglm`: its help
+            print(get_parser().format_help(), end="")
+            return EXIT_OK
         args = get_parser().parse_args(argv)
         with _quiet_downloads(args.command):
             code = COMMANDS[args.command].run(args)

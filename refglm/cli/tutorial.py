@@ -59,7 +59,8 @@ def run(args) -> int:
         results = run_with_progress(args, bars, backend)
         with bars.stepping("maps, figures and report"):
             written = tutorial.write_tutorial(results, stage, figures=True, report=True)
-    print(f"refglm tutorial: fit {results.timings['fit']:.1f} s; wrote {len(written)} files")
+    cost = options.engine_note(args.engine, results.timings["fit"], args.n_jobs, backend)
+    print(f"refglm tutorial: {cost}; wrote {len(written)} files")
     print(f"  mask: {results.mask_voxels} voxels")
     for name in ("fpr", "bonferroni", "fdr"):
         print(f"  threshold {name}: {results.thresholds[name]:.3f}")

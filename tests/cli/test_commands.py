@@ -113,9 +113,18 @@ def test_top_level_help_lists_every_subcommand_with_an_example(capsys):
         assert f"  refglm {name} " in out, name
 
 
-def test_no_command_is_bad_input(capsys):
-    assert cli.main([]) == cli.EXIT_INPUT
-    assert _one_line_error(capsys.readouterr().err).startswith("refglm: error:")
+def test_a_bare_refglm_prints_the_help(capsys):
+    assert cli.main([]) == cli.EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: refglm ") and "examples:" in out
+    assert err == ""
+
+
+def test_version_prints_the_version(capsys):
+    from refglm._version import __version__
+
+    assert cli.main(["--version"]) == cli.EXIT_OK
+    assert capsys.readouterr().out == f"refglm {__version__}\n"
 
 
 def test_progress_bars_are_off_when_stderr_is_not_a_terminal(monkeypatch):
@@ -388,10 +397,21 @@ def test_fit_bad_input(small_run, tmp_path, capsys, extra, message):
     assert not out.exists()
 
 
+def test_fit_states_the_reference_engines_cost(tmp_path):
+    from tests.cli.test_bad_inputs import fit_args, run_cli, write_run
+
+    code, out, err = run_cli(fit_args(write_run(tmp_path / "run"), tmp_path / "out"))
+    assert code == cli.EXIT_OK, err
+    first = out.splitlines()[0]
+    assert "(statsmodels reference engine; `--engine vectorized` gives the same numbers " in first
+    assert "within 1e-10 in ~" in first
+
+
 def test_fit_missing_inputs(tmp_path, capsys):
     assert cli.main(["fit", "--out", str(tmp_path / "o"), "--contrast", "a"]) == 2
     assert "missing --func, --events, --t-r" in _one_line_error(capsys.readouterr().err)
-    assert cli.main(["fit", "--out", str(tmp_path / "o"), "--bids-dir", str(tmp_path)]) == 2
+    args = ["fit", "--out", str(tmp_path / "o"), "--bids-dir", str(tmp_path), "--contrast", "a"]
+    assert cli.main(args) == 2
     assert "--task" in _one_line_error(capsys.readouterr().err)
 
 
@@ -521,4 +541,5 @@ def test_console_script_bad_input(tmp_path):
         timeout=300,
     )
     assert out.returncode == 2
-    assert _one_line_error(out.stderr).startswith("refglm: error: fit: missing --func")
+    line = _one_line_error(out.stderr)
+    assert line == "refglm: error: fit: the following arguments are required: --contrast"

@@ -116,12 +116,11 @@ def test_exit_1_with_debug_shows_the_traceback(run_files, tmp_path, monkeypatch)
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["fit", "--t-r", "2"], ["refglm fit: the following arguments are required: --out"]),
-        (["fit", "--out", "x", "--frobnicate"], ["unrecognized arguments: --frobnicate"]),
+        (["fit", "--t-r", "2"], ["fit: the following arguments are required: --contrast, --out"]),
+        (["fit", "--out", "x", "--contrast", "a", "--frobnicate"], ["unrecognized arguments"]),
         (["tutorial", "--n-jobs", "many"], ["--n-jobs", "expected a whole number", "'many'"]),
         (["fetch", "haxby"], ["argument dataset: invalid choice: 'haxby'"]),
         (["nonsense"], ["invalid choice: 'nonsense'"]),
-        ([], ["the following arguments are required: command"]),
     ],
 )
 def test_exit_2_bad_usage(args, words):
@@ -132,6 +131,16 @@ def test_exit_2_bad_usage(args, words):
     for word in words:
         assert word in line
     assert stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args", [["nonsense"], ["fit", "--t-r", "2"], ["compare", "--tolerance", "x", "a", "b"]]
+)
+def test_usage_errors_name_the_program_once(args):
+    """``refglm: error: ...``, not ``refglm: error: refglm: ...`` nor ``... refglm fit: ...``."""
+    _, _, err = run_cli(args)
+    line = one_line(err)
+    assert line.count("refglm") == 1, line
 
 
 def test_exit_2_bad_input(run_files, tmp_path):

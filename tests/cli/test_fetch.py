@@ -64,7 +64,29 @@ def test_cache_dir_verifies_data_already_there(tmp_path):
     (tmp_path / "cache" / "spm_auditory").symlink_to(spm_auditory_dir(), target_is_directory=True)
     code, out, err = run_cli(["fetch", "spm-auditory", "--cache-dir", tmp_path / "cache"])
     assert code == cli.EXIT_OK, err
-    assert out == f"spm-auditory: 96 volumes verified in {tmp_path / 'cache' / 'spm_auditory'}\n"
+    data = tmp_path / "cache" / "spm_auditory"
+    assert out.splitlines()[0] == f"spm-auditory: 96 volumes verified in {data}"
+
+
+def test_cache_dir_says_how_the_other_commands_find_the_data(tmp_path):
+    """--cache-dir D fills D/spm_auditory: the other commands take that as --data-dir."""
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "spm_auditory").symlink_to(spm_auditory_dir(), target_is_directory=True)
+    _, out, _ = run_cli(["fetch", "spm-auditory", "--cache-dir", tmp_path / "cache"])
+    data = tmp_path / "cache" / "spm_auditory"
+    assert out.splitlines()[1] == (
+        f"  the other commands read them with --data-dir {data} "
+        f"(or REFGLM_CACHE_DIR={tmp_path / 'cache'})"
+    )
+    code, _, err = run_cli(["fetch", "spm-auditory", "--data-dir", data])
+    assert code == cli.EXIT_OK, err  # the folder it names is one --data-dir verifies
+
+
+def test_help_names_the_two_layouts():
+    _, out, _ = run_cli(["fetch", "--help"])
+    text = " ".join(out.split())
+    assert "--data-dir DIR is the dataset folder itself, DIR/sub001/fM00223/" in text
+    assert "the data go into DIR/spm_auditory/sub001/" in text
 
 
 def test_data_dir_and_cache_dir_together_are_bad_usage(tmp_path):
