@@ -1,36 +1,149 @@
-"""``refglm explain-voxel``: one voxel of the tutorial model, each number with its formula."""
+"""``refglm explain-voxel``: one voxel of a fit, each number with its formula.
+
+Without ``--from`` the voxel is one of the tutorial model's (the SPM auditory run);
+with ``--from FIT_DIR --func ...`` it is one of the user's own ``refglm fit`` (its
+``statmap.json``, ``design.tsv`` and ``mask.nii.gz``, the run given again). The table
+fits in 80 columns, each step's formula on the line below its value; ``--wide`` prints
+the long form, one line a step.
+"""
 
 from __future__ import annotations
 
+import inspect
+import textwrap
+
 from refglm.cli import options
 from refglm.cli.exit_codes import EXIT_OK
+from refglm.conventions import CONVENTIONS, DEFAULT_CONVENTION
+from refglm.exceptions import InputError
 
 EXAMPLES = (
-    "example: refglm explain-voxel --mm -60 -6 42 --out results/voxel "
-    "--data-dir ../shared/data/spm_auditory"
+    "examples:\n"
+    "  refglm explain-voxel --mm -60 -6 42 --out results/voxel "
+    "--data-dir ../shared/data/spm_auditory\n"
+    "  refglm explain-voxel --from out --func sub-01_task-auditory_bold.nii.gz --mm -60 -6 42"
 )
+
+#: The width of the printout without ``--wide``.
+COLUMNS = 80
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "explain-voxel",
-        help="trace one voxel of the tutorial model, each number with its formula",
-        description="Refit one voxel of the tutorial model with statsmodels, step by step, "
-        "and print every intermediate number with its formula; write a figure to --out.",
+        help="trace one voxel of the tutorial model or of a fit, each number with its formula",
+        description="Refit one voxel with statsmodels, step by step, and print every "
+        "intermediate number with its formula; write a figure and every vector in full to "
+        "--out. The voxel is one of the tutorial model's, or with --from one of your own "
+        "refglm fit's, whose numbers it reproduces.",
         epilog=EXAMPLES,
         formatter_class=options.Formatter,
     )
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--mm", nargs=3, type=float, metavar=("X", "Y", "Z"), help="world mm")
-    where.add_argument("--ijk", nargs=3, type=int, metavar=("I", "J", "K"), help="voxel indices")
+    where.add_argument(
+        "--mm",
+        nargs=3,
+        type=options.number(float, "a coordinate in mm", "--mm -60 -6 42"),
+        metavar=("X", "Y", "Z"),
+        help="the voxel nearest these world coordinates in mm (this or --ijk is required)",
+    )
+    where.add_argument(
+        "--ijk",
+        nargs=3,
+        type=options.number(int, "a whole voxel index", "--ijk 51 29 36"),
+        metavar=("I", "J", "K"),
+        help="the voxel of these indices (this or --mm is required)",
+    )
+    fit = p.add_argument_group("a voxel of your own fit")
+    fit.add_argument(
+        "--from",
+        dest="from_dir",
+        default=None,
+        metavar="FIT_DIR",
+        help="the --out folder of refglm fit (or refglm tutorial): its statmap.json, "
+        "design.tsv and mask.nii.gz give the model (default: none, the tutorial's model)",
+    )
+    fit.add_argument(
+        "--func",
+        nargs="+",
+        default=None,
+        help="with --from, the run that fit read (checked by content against statmap.json; "
+        "required with --from)",
+    )
+    fit.add_argument(
+        "--contrast",
+        default=None,
+        metavar="NAME",
+        help="with --from, the fit's t contrast to trace, by name (default: its first t "
+        "contrast; its first F contrast is traced beside it)",
+    )
     p.add_argument(
         "--out",
         default=None,
-        help="folder for the figure and the trace JSON (every vector and matrix in full)",
+        help="folder for the figure and the trace JSON (every vector and matrix in full; "
+        "default: none, print only)",
     )
-    p.add_argument("--data-dir", default=None, metavar="DIR", help="SPM auditory folder")
-    options.add_convention(p)
+    options.add_data_dir(p)
+    p.add_argument(
+        "--convention",
+        default=None,
+        type=options.choice(tuple(CONVENTIONS), "refglm.conventions.CONVENTIONS"),
+        metavar=options.braced(CONVENTIONS),
+        help=f"named convention, one of {', '.join(CONVENTIONS)} (default: "
+        f"{DEFAULT_CONVENTION}; with --from, the fit's)",
+    )
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help=f"print the long table, one line a step (default: off, {COLUMNS} columns)",
+    )
     return p
+
+
+def _table(trace, wide: bool) -> str:
+    """The trace's table: the long form with ``--wide``, else :data:`COLUMNS` wide.
+
+    ``VoxelTrace.table`` formats both once ``refglm.first_level.trace_record`` takes a
+    ``wide`` flag (/work/scratch/cli/trace_record_80_columns.patch); until then the
+    narrow form is :func:`_narrow_table`, the same layout.
+    """
+    if wide:
+        return trace.table()
+    if "wide" in inspect.signature(trace.table).parameters:
+        return trace.table(width=COLUMNS, wide=False)
+    return _narrow_table(trace.steps, COLUMNS)
+
+
+def _narrow_table(steps, width: int) -> str:
+    """Each step as ``name  value`` (wrapped) and its formula indented below, in ``width``."""
+    from refglm.first_level.trace_record import format_value
+
+    name_w = min(max(len(s.name) for s in steps), 24)
+    value_w = width - name_w - 2
+    pad = " " * (name_w + 2)
+    lines = [f"{'quantity':{name_w}s}  value", "    formula", "-" * width]
+    for step in steps:
+        value = format_value(step.value, value_w)
+        values = textwrap.wrap(value, value_w, break_on_hyphens=False) or [""]
+        if len(step.name) > name_w:
+            lines.append(step.name)
+            lines += [pad + v for v in values]
+        else:
+            lines.append(f"{step.name:{name_w}s}  {values[0]}")
+            lines += [pad + v for v in values[1:]]
+        lines += textwrap.wrap(
+            step.formula, width, initial_indent="    ", subsequent_indent="      "
+        )
+    return "\n".join(lines)
+
+
+def _say(text: str, wide: bool) -> str:
+    """A line of the printout, wrapped to :data:`COLUMNS` unless ``--wide``."""
+    if wide:
+        return text
+    return textwrap.fill(
+        text, COLUMNS, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
+    )
 
 
 def run(args) -> int:
@@ -38,11 +151,37 @@ def run(args) -> int:
 
     from refglm import io, plotting
     from refglm.io import derivative_names as names
-    from refglm.workflows.explain_voxel import explain_voxel
+    from refglm.workflows import explain_voxel as workflow
 
-    trace, info = explain_voxel(
-        mm=args.mm, ijk=args.ijk, data_dir=args.data_dir, convention=args.convention
-    )
+    if args.from_dir is not None:
+        if not args.func:
+            raise InputError(
+                "--from: expected --func too, the run that fit read (its images in order); "
+                "pass them."
+            )
+        if args.convention is not None:
+            raise InputError(
+                f"--convention {args.convention}: with --from the convention is the fit's "
+                "(statmap.json); drop --convention."
+            )
+        trace, info = workflow.explain_fit_voxel(
+            args.from_dir, args.func, mm=args.mm, ijk=args.ijk, contrast=args.contrast
+        )
+        what = f"the fit in {args.from_dir} (engine {info['engine']}, contrast {info['contrast']})"
+    else:
+        for flag, value in (("--func", args.func), ("--contrast", args.contrast)):
+            if value is not None:
+                raise InputError(
+                    f"{flag}: used only with --from FIT_DIR (a voxel of your own fit); add "
+                    f"--from, or drop {flag}."
+                )
+        trace, info = workflow.explain_voxel(
+            mm=args.mm,
+            ijk=args.ijk,
+            data_dir=args.data_dir,
+            convention=args.convention or DEFAULT_CONVENTION,
+        )
+        what = "SPM auditory tutorial model"
     i, j, k = info["ijk"]
     x, y, z = info["xyz"]
     stem = names.voxel_trace_stem(info["ijk"])
@@ -60,15 +199,27 @@ def run(args) -> int:
                 stage / f"{stem}_trace.json",
                 json.dumps(payload, indent=2, sort_keys=True) + "\n",
             )
+    wide = args.wide
+    print(_say(f"refglm explain-voxel: {what}; convention {trace.convention}", wide))
     print(
-        f"refglm explain-voxel: SPM auditory tutorial model, voxel ijk ({i}, {j}, {k}) = "
-        f"mm ({x:g}, {y:g}, {z:g}); in the mask of {info['mask_voxels']} voxels; "
-        f"convention {trace.convention}"
-    )
-    print(trace.table())
-    print(f"z ({trace.contrast_name}) = {trace.z:.6f}")
-    if args.out:
-        print(
-            f"  -> {args.out}/{stem}_trace.png, {stem}_trace.json (every vector and matrix in full)"
+        _say(
+            f"voxel ijk ({i}, {j}, {k}) = mm ({x:g}, {y:g}, {z:g}), in the mask of "
+            f"{info['mask_voxels']} voxels",
+            wide,
         )
+    )
+    print(_table(trace, wide))
+    print(f"z ({trace.contrast_name}) = {trace.z:.6f}")
+    if info.get("fit_z") is not None:
+        print(
+            _say(
+                f"  the fit's z map there: {info['fit_z']:.6f} (|difference| "
+                f"{abs(trace.z - info['fit_z']):.1e})",
+                wide,
+            )
+        )
+    if args.out:
+        print("wrote the figure and the trace JSON (every vector and matrix in full):")
+        print(f"  -> {args.out}/{stem}_trace.png")  # a path may be longer than the line
+        print(f"  -> {args.out}/{stem}_trace.json")
     return EXIT_OK

@@ -1,9 +1,12 @@
-"""``refglm explain-voxel --out``: every intermediate number, in full, recomputable.
+"""``refglm explain-voxel``: every intermediate number, in full, recomputable, in 80 columns.
 
 The printout elides 96-long vectors; the trace JSON holds them all (raw and
 scaled series, OLS fit, whitened series and design, whitened residuals, the
 design with its column names, (X~'X~)^+). Recomputing the steps from the
-JSON's vectors gives the printed values. One run at the tutorial's peak.
+JSON's vectors gives the printed values. One run at the tutorial's peak. The
+printout fits in 80 columns, each formula under its value; ``--wide`` prints the
+long table. ``--from FIT_DIR --func ...`` traces a voxel of one's own fit
+(``tests/workflows/test_explain_fit_voxel.py``: the traced z is the fit's).
 """
 
 from __future__ import annotations
@@ -97,10 +100,65 @@ def test_lag1_sum_and_rho_recomputed_from_the_ols_residuals_are_the_printed_ones
     assert abs(lag1 / (r @ r) - _printed(printout, "rho raw")) <= PRINTED
 
 
+def _value_text(printout: str, name: str) -> str:
+    """The value printed for ``name``: its line and the value's continuation lines."""
+    lines = printout.splitlines()
+    (k,) = [i for i, line in enumerate(lines) if line.startswith(name + "  ")]
+    value = lines[k][len(name) :].strip()
+    for line in lines[k + 1 :]:
+        if not line.startswith(" " * 8):  # the formula (4 spaces) or the next step
+            break
+        value += " " + line.strip()
+    return value
+
+
 @pytest.mark.slow
 def test_printout_shows_the_whitened_design_residuals_and_every_column_name(peak):
     printout, trace = peak
     rows = {line.split("  ")[0]: line for line in printout.splitlines()}
     for name in ("whitened design X~", "whitened residuals e~", "(X~'X~)^+"):
         assert name in rows, name
-    assert rows["design columns"].endswith(", ".join(trace["columns"]))
+    assert _value_text(printout, "design columns") == ", ".join(trace["columns"])
+
+
+@pytest.mark.slow
+def test_printout_fits_in_80_columns(peak):
+    """Every line but the paths written (``  -> DIR/...``, as long as --out is)."""
+    printout, _ = peak
+    lines = [line for line in printout.splitlines() if not line.startswith("  -> ")]
+    assert len(lines) > 60 and max(len(line) for line in lines) <= 80
+
+
+@pytest.mark.slow
+def test_each_formula_is_printed_under_its_value(peak):
+    printout, _ = peak
+    lines = printout.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("rho raw  "))
+    assert lines[k + 1] == "    rho_raw = lag-1 sum / residual sum of squares"
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """(printout, trace) of ``refglm explain-voxel --mm -60 -6 42 --wide``."""
+    from refglm.workflows.explain_voxel import explain_voxel
+
+    stdout = io.StringIO()
+    args = ["explain-voxel", "--mm", "-60", "-6", "42", "--data-dir", str(spm_auditory_dir())]
+    with contextlib.redirect_stdout(stdout):
+        assert cli.main([*args, "--wide"]) == 0
+    trace, _ = explain_voxel(mm=(-60, -6, 42), data_dir=spm_auditory_dir())
+    return stdout.getvalue(), trace
+
+
+@pytest.mark.slow
+def test_wide_prints_the_long_table_one_line_a_step(wide):
+    printout, trace = wide
+    assert trace.table() in printout
+    assert max(len(line) for line in printout.splitlines()) > 80
+
+
+def test_func_without_from_is_refused(capsys):
+    args = ["explain-voxel", "--ijk", "1", "2", "3", "--func", "run.nii.gz"]
+    assert cli.main(args) == cli.EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "refglm: error: --func: used only with --from FIT_DIR" in err
