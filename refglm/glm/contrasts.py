@@ -23,6 +23,9 @@ __all__ = [
     "is_estimable",
     "z_from_p",
     "compute_contrast",
+    "f_whitened_effect",
+    "fixed_effects_contrast",
+    "fixed_effects_params",
     "STAT_TYPES",
     "Z_METHODS",
     "CONTRAST_DTYPES",
@@ -153,6 +156,12 @@ class ContrastResult:
     ess : ndarray of shape (n_voxels,), or None
         F only, SPM's fits (``df='spm_effective'``): the extra sum of squares, SPM's
         ``ess`` image (what SPM calls the contrast image of an F contrast).
+    f_effect : ndarray of shape (q, n_voxels), or None
+        F only, the other fits: the whitened effect :math:`(C V C^T)^{-1/2} C\hat\beta`,
+        nistats' and nilearn's F ``effect_size`` (:func:`f_whitened_effect`).
+    f_variance : ndarray of shape (n_voxels,), or None
+        F only, the other fits: :math:`\hat\sigma^2`, nistats' and nilearn's F
+        ``effect_variance`` (the dispersion).
     """
 
     stat_type: str
@@ -165,6 +174,8 @@ class ContrastResult:
     df: np.ndarray
     df_num: np.ndarray | None = None
     ess: np.ndarray | None = None
+    f_effect: np.ndarray | None = None
+    f_variance: np.ndarray | None = None
 
     def output(self, output_type: str) -> np.ndarray:
         r"""One output map, by nilearn's ``output_type`` name.
@@ -175,10 +186,17 @@ class ContrastResult:
             \texttt{effect\_variance} \mapsto C V C^T \hat\sigma^2
 
         A one-row contrast gives 1-D effect and variance maps (row 0, entry [0, 0]);
-        several rows give the (q, n_voxels) and (q, q, n_voxels) arrays.
+        several rows give the (q, n_voxels) and (q, q, n_voxels) arrays, or, for an F
+        contrast with :attr:`f_effect`, nistats' and nilearn's F maps: the whitened
+        effect (q, n_voxels) and the dispersion (n_voxels,).
         # nistats first_level_model.py compute_contrast: getattr(contrast, output_type)()
         # over Contrast.z_score / stat / p_value / effect_size / effect_variance.
         """
+        if self.stat_type == "F" and self.f_effect is not None:
+            if output_type == "effect_size":
+                return self.f_effect
+            if output_type == "effect_variance":
+                return self.f_variance
         if output_type == "z_score":
             return self.z_score
         if output_type == "stat":
@@ -209,9 +227,27 @@ def f_quadratic_form(
     # nistats contrasts.py compute_contrast: wcbeta = np.dot(sqrtm(invcov), cbeta);
     # Contrast.stat: np.sum(effect ** 2, 0) / dim / variance. nilearn 0.14.1: the same.
     """
+    return np.sum(f_whitened_effect(effect, weights, labels, ranks) ** 2, axis=0)
+
+
+def f_whitened_effect(
+    effect: np.ndarray, weights: np.ndarray, labels: np.ndarray, ranks: np.ndarray
+) -> np.ndarray:
+    r"""The whitened F effect :math:`W_k^{1/2} C\hat\beta_v` of every voxel, model by model.
+
+    :math:`W_k = (C V_k C^T)^{-1}` (``weights[k]``, :func:`f_weights`), its square root
+    by ``scipy.linalg.sqrtm`` (or, for dependent rows, from its eigendecomposition):
+    nistats' and nilearn's F ``effect_size``, whose squares sum to the F numerator.
+    # nistats contrasts.py compute_contrast: wcbeta = np.dot(sqrtm(invcov), cbeta);
+    # nilearn 0.14.1 glm/contrasts.py compute_contrast: the same
+
+    Returns
+    -------
+    ndarray, shape (q, n_voxels)
+    """
     import scipy.linalg  # on use: the module loads without it (refglm --help)
 
-    quad = np.empty(effect.shape[1])
+    whitened = np.empty(effect.shape)
     order = np.argsort(labels, kind="stable")
     models, starts = np.unique(labels[order], return_index=True)
     for k, members in zip(models, np.split(order, starts[1:]), strict=True):
@@ -220,9 +256,8 @@ def f_quadratic_form(
         else:
             values, vectors = np.linalg.eigh(weights[k])
             root = (vectors * np.sqrt(np.maximum(values, 0.0))) @ vectors.T
-        whitened = np.dot(root, effect[:, members])
-        quad[members] = np.sum(whitened**2, axis=0)
-    return quad
+        whitened[:, members] = np.dot(root, effect[:, members])
+    return whitened
 
 
 def f_weights(C: np.ndarray, ccov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -405,7 +440,8 @@ def compute_contrast(
     else:
         weights, ranks = f_weights(C, ccov)  # (n_models, q, q), (n_models,)
         df_num = ranks[fit.labels].astype(np.float64)
-        quad = f_quadratic_form(effect, weights, fit.labels, ranks)
+        f_effect = f_whitened_effect(effect, weights, fit.labels, ranks)
+        quad = np.sum(f_effect**2, axis=0)
         stat = quad / df_num / np.maximum(fit.sigma2, TINY)
         p_value = stats.f.sf(stat, df_num, df)
         one_minus_p = stats.f.cdf(stat, df_num, df) if z_method == "two_tailed_ppf" else None
@@ -417,7 +453,186 @@ def compute_contrast(
                 stats.t.cdf(stat, df) if stat_type == "t" else stats.f.cdf(stat, df_num, df)
             )
     z = z_from_p(p_value, z_method, one_minus_p=one_minus_p)
-    return ContrastResult(stat_type, C, effect, variance, stat, p_value, z, fit.df_resid, df_num)
+    if stat_type == "t":
+        return ContrastResult(
+            stat_type, C, effect, variance, stat, p_value, z, fit.df_resid, df_num
+        )
+    return ContrastResult(
+        stat_type,
+        C,
+        effect,
+        variance,
+        stat,
+        p_value,
+        z,
+        fit.df_resid,
+        df_num,
+        f_effect=f_effect,
+        f_variance=np.asarray(fit.sigma2, dtype=np.float64),
+    )
+
+
+def _stat_p_z(effect, variance, dof, stat_type, dim, z_method):
+    """t or F, p and z of a fixed-effects contrast, as nilearn's ``Contrast`` computes them."""
+    from scipy import stats  # on use: the module loads without it (refglm --help)
+
+    df = np.minimum(dof, DOFMAX)
+    if stat_type == "t":
+        stat = (effect[0] / np.sqrt(np.maximum(variance, TINY))).ravel()
+        p_value = stats.t.sf(stat, df)
+        one_minus_p = stats.t.cdf(stat, df)
+    else:
+        stat = (np.sum(effect**2, 0) / dim / np.maximum(variance, TINY)).ravel()
+        p_value = stats.f.sf(stat, dim, df)
+        one_minus_p = stats.f.cdf(stat, dim, df)
+    return stat, p_value, z_from_p(p_value, z_method, one_minus_p=one_minus_p)
+
+
+def fixed_effects_contrast(results, z_method: str = "isf_clipped") -> ContrastResult:
+    r"""The fixed-effects contrast of several runs, from each run's :class:`ContrastResult`.
+
+    With k runs whose contrast is not null, each run's effect :math:`e_i` (t: :math:`c\hat
+    \beta`; F: the whitened effect, :attr:`ContrastResult.f_effect`), variance :math:`v_i`
+    (t: :math:`c V c^T \hat\sigma^2`; F: :math:`\hat\sigma^2`) and df :math:`\nu_i`:
+
+    .. math::
+        e = \frac{1}{k}\sum_i e_i,\quad v = \frac{1}{k^2}\sum_i v_i,\quad
+        \nu = \sum_i \nu_i,\quad
+        t = \frac{e}{\sqrt{\max(v, 10^{-50})}},\quad
+        F = \frac{\sum_j e_j^2}{q \max(v, 10^{-50})}
+
+    then p from :math:`t_\nu` or :math:`F_{q,\nu}` and z by ``z_method`` (with the CDF as
+    :math:`1 - p`). The runs are added in order, then scaled by :math:`1/k`, as nilearn
+    does.
+    # nilearn 0.14.1 glm/contrasts.py compute_fixed_effect_contrast: contrast = contrast +
+    # contrast_ (Contrast.__add__: effects, variances and dofs summed), then
+    # contrast * (1.0 / n_contrasts) (Contrast.__rmul__: effect * s, variance * s**2);
+    # Contrast.stat / p_value / one_minus_pvalue / z_score. nistats 0.0.1b1
+    # contrasts.py _fixed_effect_contrast: the same.
+
+    Parameters
+    ----------
+    results : list of ContrastResult
+        One per run whose contrast is not null, all t or all F with the same rows.
+    z_method : {'isf_clipped', 'two_tailed_ppf'}
+
+    Returns
+    -------
+    ContrastResult
+        ``df`` is :math:`\nu`; for F, ``f_effect`` and ``f_variance`` are :math:`e` and
+        :math:`v`, ``effect`` and ``variance`` the mean of the runs' :math:`C\hat\beta` and
+        :math:`C V C^T \hat\sigma^2` scaled likewise.
+
+    Warns
+    -----
+    UserWarning
+        For F: "Running approximate fixed effects on F statistics." (nilearn's words).
+    """
+    if not results:
+        raise InputError("contrast: all the runs' contrasts are null; expected one that is not.")
+    stat_type = results[0].stat_type
+    if any(r.stat_type != stat_type for r in results):
+        raise InputError("contrast: expected the same statistic (t or F) in every run.")
+    q = results[0].effect.shape[0]
+    if any(r.effect.shape[0] != q for r in results):
+        raise InputError(
+            "contrast: expected contrasts with the same number of rows in every run, found "
+            f"{[r.effect.shape[0] for r in results]}."
+        )
+    if stat_type == "F" and len(results) > 1:
+        warnings.warn(
+            "Running approximate fixed effects on F statistics.", UserWarning, stacklevel=3
+        )
+    if stat_type == "t":
+        parts = [(r.effect, r.variance[0, 0]) for r in results]
+    else:
+        parts = [(r.f_effect, r.f_variance) for r in results]
+    effect, variance = parts[0]
+    dof = np.asarray(results[0].df, dtype=np.float64)
+    plain_effect, plain_variance = results[0].effect, results[0].variance
+    for (e, v), r in zip(parts[1:], results[1:], strict=True):
+        effect = effect + e
+        variance = variance + v
+        dof = dof + r.df
+        plain_effect = plain_effect + r.effect
+        plain_variance = plain_variance + r.variance
+    scale = float(1.0 / len(results))
+    effect, variance = effect * scale, variance * scale**2
+    plain_effect, plain_variance = plain_effect * scale, plain_variance * scale**2
+    stat, p_value, z = _stat_p_z(effect, variance, dof, stat_type, q, z_method)
+    if stat_type == "t":
+        return ContrastResult(
+            "t", results[0].contrast, effect, variance[None, None], stat, p_value, z, dof
+        )
+    return ContrastResult(
+        "F",
+        results[0].contrast,
+        plain_effect,
+        plain_variance,
+        stat,
+        p_value,
+        z,
+        dof,
+        np.full(dof.shape, float(q)),
+        f_effect=effect,
+        f_variance=variance,
+    )
+
+
+def fixed_effects_params(
+    contrasts, variances, precision_weighted: bool = False, dofs=None, z_method="two_tailed_ppf"
+):
+    r"""Fixed effects of contrast and variance arrays, as nilearn's ``compute_fixed_effects``.
+
+    With :math:`v_i = \max(v_i, 10^{-16})`:
+
+    .. math::
+        \text{precision weighted: } V = \Big(\sum_i 1/v_i\Big)^{-1},\
+        E = V \sum_i e_i / v_i; \qquad
+        \text{else: } V = \frac{1}{n}\,\overline{v},\ E = \overline{e}
+
+    then t (one row) or F (several) with :math:`\sum` ``dofs`` degrees of freedom
+    (100 per run when None) and z by ``z_method``.
+    # nilearn 0.14.1 glm/contrasts.py _compute_fixed_effects_params (tiny = 1e-16), then
+    # Contrast(effect, variance, dim, dof=np.sum(dofs), stat_type).z_score()
+
+    Parameters
+    ----------
+    contrasts : ndarray, shape (n_runs, n_voxels) or (n_runs, q, n_voxels)
+    variances : ndarray, shape (n_runs, n_voxels)
+    precision_weighted : bool
+    dofs : sequence of float or None
+
+    Returns
+    -------
+    effect, variance, stat, z : ndarray
+    """
+    contrasts = np.asarray(contrasts, dtype=np.float64)
+    variances = np.maximum(np.asarray(variances, dtype=np.float64), 1.0e-16)
+    n_runs = len(variances)
+    if contrasts.shape[0] != n_runs:
+        raise InputError(
+            f"contrast_imgs: expected one per variance image ({n_runs}), found "
+            f"{contrasts.shape[0]}."
+        )
+    if dofs is None:
+        dofs = [100] * n_runs
+    elif len(dofs) != n_runs:
+        raise InputError(f"dofs: expected one per contrast image ({n_runs}), found {len(dofs)}.")
+    if precision_weighted:
+        weights = 1.0 / variances
+        variance = 1.0 / np.sum(weights, 0)
+        effect = np.sum(contrasts * weights, 0) * variance
+    else:
+        variance = np.mean(variances, 0) / len(variances)
+        effect = np.mean(contrasts, 0)
+    dim, stat_type = 1, "t"
+    if effect.ndim == 2:
+        dim = effect.shape[0]
+        stat_type = "F" if dim > 1 else "t"
+    as_rows = effect if effect.ndim == 2 else effect[None]
+    stat, _, z = _stat_p_z(as_rows, variance, float(np.sum(dofs)), stat_type, dim, z_method)
+    return effect, variance, stat, z
 
 
 def _spm_contrast(fit, C, stat_type, z_method, contrast_dtype) -> ContrastResult:

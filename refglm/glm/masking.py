@@ -7,6 +7,13 @@
   below follow nilearn ``masking.py`` (unchanged in substance from nilearn 0.5 to 0.14.1).
 - ``'spm_implicit'`` (SPM12): a voxel is analysed when its scaled value exceeds
   ``mask_threshold * global * gSF`` in every scan (:func:`spm_implicit_mask`).
+
+Several runs (the convention's ``multi_run_mask``, :func:`multi_run_mask`): nistats fits
+the first run's EPI mask to every run, nilearn keeps the voxels of more than half of
+the runs' EPI masks. Also here: nilearn's spatial smoothing of a run
+(:func:`smooth_run`, ``smoothing_fwhm``) and its background mask of a set of images
+(:func:`background_mask`, what ``compute_fixed_effects`` and ``threshold_stats_img``
+fit when given no mask).
 """
 
 from __future__ import annotations
@@ -23,6 +30,10 @@ __all__ = [
     "compute_epi_mask",
     "largest_component",
     "MASK_METHODS",
+    "MULTI_RUN_MASKS",
+    "multi_run_mask",
+    "smooth_run",
+    "background_mask",
     "SPM_MASK_THRESHOLD",
     "spm_mask_thresholds",
     "spm_implicit_mask",
@@ -35,6 +46,8 @@ FWHM_OVER_SIGMA = np.sqrt(8 * np.log(2))
 MASK_MEAN_DTYPES = ("input", "float64")
 #: ``mask_method``: nilearn's EPI mask of the mean image, or SPM12's implicit mask.
 MASK_METHODS = ("compute_epi_mask", "spm_implicit")
+#: ``multi_run_mask``: the mask of several runs, from their masks (:func:`multi_run_mask`).
+MULTI_RUN_MASKS = ("first_run", "more_than_half")
 #: SPM12 spm_fmri_spm_ui.m: the default implicit-mask threshold (batch ``mthresh``), a
 #: fraction of each scan's global.
 SPM_MASK_THRESHOLD = 0.8
@@ -248,3 +261,135 @@ def spm_implicit_mask(data: np.ndarray, gSF, TH) -> np.ndarray:
     series = np.asarray(data[keep], dtype=np.float64) * gSF  # (n_kept, n_scans)
     keep[keep] = np.any(np.diff(series, axis=1) != 0, axis=1)
     return keep
+
+
+# --------------------------------------------------------------- several runs, smoothing
+
+
+def multi_run_mask(masks, rule: str = "first_run") -> np.ndarray:
+    r"""The analysis mask of several runs from each run's mask, by ``multi_run_mask``.
+
+    - ``'first_run'``: the first run's mask;
+      # nistats 0.0.1b1 first_level_model.py fit: self.masker_.fit(run_imgs[0])
+    - ``'more_than_half'``: the voxels in more than half of the masks, then the
+      largest 6-connected component (when any voxel is left):
+
+      .. math:: M = \mathrm{LCC}\Big(\Big\{v : \sum_r M_r(v) > \min(0.5, 1 - 10^{-7})\,
+                R\Big\}\Big)
+
+      # nilearn 0.14.1 masking.py compute_multi_epi_mask(threshold=0.5, connected=True)
+      # -> intersect_masks: grp_mask > threshold * len(mask_imgs), then
+      # largest_connected_component
+
+    Parameters
+    ----------
+    masks : sequence of ndarray of bool, 3-D, one per run
+    rule : {'first_run', 'more_than_half'}
+
+    Returns
+    -------
+    mask : ndarray of bool, 3-D
+    """
+    if rule not in MULTI_RUN_MASKS:
+        raise InputError(
+            f"multi_run_mask: expected one of {MULTI_RUN_MASKS}, found {rule!r}; pick a "
+            "value from refglm.glm.masking.MULTI_RUN_MASKS."
+        )
+    masks = [np.asarray(m, dtype=bool) for m in masks]
+    if not masks:
+        raise InputError("masks: expected one mask per run, found none.")
+    if rule == "first_run":
+        return masks[0]
+    count = np.zeros(masks[0].shape, dtype=int)
+    for m in masks:
+        count += m
+    keep = count > min(0.5, 1 - 1.0e-7) * len(masks)
+    if keep.any():
+        keep = largest_component(keep)
+    return keep
+
+
+def smooth_run(data: np.ndarray, affine: np.ndarray, fwhm) -> np.ndarray:
+    r"""Gaussian smoothing of a volume or run with a FWHM in millimetres, as nilearn's masker.
+
+    With the voxel sizes :math:`s_n = \lVert A_{:, n} \rVert` (the column norms of the
+    affine's 3x3 part) and :math:`\sigma_n = \mathrm{FWHM}_n / (\sqrt{8\ln 2}\, s_n)`,
+    ``scipy.ndimage.gaussian_filter1d(arr, sigma_n, axis=n)`` along x, y, z (each with
+    :math:`\sigma_n > 0`), in place on a copy in the data's float dtype (integers:
+    float32, or float64 for 64-bit ones), after setting non-finite values to 0; the
+    filter's defaults (``mode='reflect'``, ``truncate=4.0``).
+    # nilearn 0.14.1 image/image.py smooth_array(arr, affine, fwhm, ensure_finite=True,
+    # copy=True), called by maskers' filter_and_extract on the whole 4-D image before
+    # masking. nistats' nilearn 0.6 _smooth_array: the same formula.
+
+    Parameters
+    ----------
+    data : ndarray, 3-D or 4-D
+    affine : ndarray (4, 4)
+    fwhm : float, sequence of 3 floats (None entries: no smoothing on that axis), or None
+
+    Returns
+    -------
+    ndarray
+        A smoothed copy (``data`` itself when ``fwhm`` is None or 0).
+    """
+    from scipy.ndimage import gaussian_filter1d  # on use: the module loads without scipy
+
+    if fwhm is None or (np.ndim(fwhm) == 0 and float(fwhm) == 0.0):
+        return data
+    arr = np.asarray(data)
+    if arr.dtype.kind in ("i", "u"):
+        arr = arr.astype(np.float64 if arr.dtype in (np.int64, np.uint64) else np.float32)
+    arr = arr.copy()
+    arr[~np.isfinite(arr)] = 0
+    fwhm = np.asarray([fwhm], dtype=object).ravel()
+    fwhm = np.asarray([0.0 if elem is None else elem for elem in fwhm], dtype=np.float64)
+    scale = np.asarray(affine, dtype=np.float64)[:3, :3]
+    vox_size = np.sqrt(np.sum(scale**2, axis=0))
+    sigma = fwhm / (FWHM_OVER_SIGMA * vox_size)
+    for n, s in enumerate(sigma):
+        if s > 0.0:
+            gaussian_filter1d(arr, s, output=arr, axis=n)
+    return arr
+
+
+def background_mask(data: np.ndarray, border_size: int = 2) -> np.ndarray:
+    r"""nilearn's background mask of a 3-D or 4-D array: what differs from the border.
+
+    With :math:`\bar x` the mean over the 4th axis (if any) and :math:`B` the voxels
+    within ``border_size`` of a face:
+
+    .. math:: M = \{v : \bar x_v \ne \mathrm{median}_{u \in B}\, \bar x_u\}
+
+    or, when the border holds NaN, :math:`M = \{v : \bar x_v \text{ is not NaN}\}`.
+    # nilearn 0.14.1 masking.py compute_background_mask (opening=False, connected=False)
+    # and _utils/ndimage.py get_border_data; NiftiMasker(mask_strategy='background')
+
+    Returns
+    -------
+    mask : ndarray of bool, 3-D
+    """
+    mean = np.asarray(data)
+    if mean.ndim == 4:
+        mean = mean.mean(axis=-1)
+    b = int(border_size)
+    border = np.concatenate(
+        [
+            mean[:b, :, :].ravel(),
+            mean[-b:, :, :].ravel(),
+            mean[:, :b, :].ravel(),
+            mean[:, -b:, :].ravel(),
+            mean[:, :, :b].ravel(),
+            mean[:, :, -b:].ravel(),
+        ]
+    )
+    if np.isnan(border).any():
+        mask = ~np.isnan(mean)
+    else:
+        mask = mean != np.median(border)
+    if not mask.any():
+        raise InputError(
+            "mask: the background mask is empty (every voxel equals the border's median); "
+            "pass a mask."
+        )
+    return mask

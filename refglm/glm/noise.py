@@ -10,7 +10,11 @@ Each function implements one named choice of ``conventions.py``:
   ``'none'`` statsmodels);
 - ``whiten_scan0``: what whitening does to the first scan
   (``'keep'`` nistats/nilearn, ``'drop'`` statsmodels GLSAR,
-  ``'prais_winsten'`` scaled by :math:`\\sqrt{1-\\rho^2}`);
+  ``'prais_winsten'`` scaled by :math:`\\sqrt{1-\\rho^2}`); for AR(p), the first p
+  scans (:func:`ar_whiten`);
+- ``ar_p_binning``: how the coefficient vectors of an AR(p), p >= 2, are grouped
+  (``'kmeans'`` nilearn, sklearn's KMeans; ``'none'`` statsmodels ``GLSAR``, each
+  voxel its own; ``'refuse'`` nistats and SPM12, which have no AR(p));
 - ``ar_fit='spm_reml'`` (SPM12, ``refglm.glm.engines.AR_FITS``): one serial
   correlation matrix :math:`V` for the whole volume, SPM's global ReML of two AR(0.2)
   covariance components on the pooled covariance of the voxels whose effects of
@@ -38,6 +42,12 @@ __all__ = [
     "estimate_rho",
     "bin_rho",
     "ar1_whiten",
+    "AR_P_BINNINGS",
+    "yule_walker",
+    "yule_walker_voxel",
+    "estimate_ar",
+    "cluster_ar",
+    "ar_whiten",
     "SPM_AR_COEFFICIENT",
     "SPM_UFP",
     "spm_ar_components",
@@ -51,6 +61,8 @@ __all__ = [
 AR_ESTIMATORS = ("lag1_ratio", "yule_walker", "yule_walker_voxel")
 AR_BINNINGS = ("truncate", "round", "none")
 WHITEN_SCAN0 = ("keep", "drop", "prais_winsten")
+#: ``ar_p_binning``: the grouping of AR(p) coefficient vectors, p >= 2 (:func:`cluster_ar`).
+AR_P_BINNINGS = ("kmeans", "none", "refuse")
 
 
 def lag1_ratio(resid: np.ndarray) -> np.ndarray:
@@ -262,6 +274,226 @@ def ar1_whiten(x: np.ndarray, rho: float, scan0: str = "keep") -> np.ndarray:
         f"whiten_scan0: expected one of {WHITEN_SCAN0}, found {scan0!r}; "
         "pick a name from refglm.glm.noise.WHITEN_SCAN0."
     )
+
+
+# ------------------------------------------------------------------------------ AR(p)
+
+
+def yule_walker(resid: np.ndarray, order: int) -> np.ndarray:
+    r"""AR(p) Yule-Walker coefficients of every voxel, globally demeaned, as nilearn.
+
+    With :math:`e_{t,v} = r_{t,v} - \bar r` (:math:`\bar r` the mean over *all* scans
+    and voxels), for :math:`k = 0 \dots p`
+
+    .. math::
+        \gamma_v(k) = \frac{\sum_{t=k}^{n-1} e_{t,v}\, e_{t-k,v}}{(n - k)\, n},\qquad
+        \Gamma_v \rho_v = (\gamma_v(1), \dots, \gamma_v(p))^T,\quad
+        (\Gamma_v)_{ij} = \gamma_v(|i - j|)
+
+    solved by ``np.linalg.solve`` voxel by voxel (a batched solve).
+    # nilearn 0.14.1 glm/first_level/first_level.py _yule_walker(x, order), called by
+    # run_glm with x = ols_result.residuals.T: the same operations in the same order
+    # (batched matmul for the lagged products, r /= denom * n, toeplitz, solve).
+
+    Parameters
+    ----------
+    resid : ndarray, shape (n_scans, n_voxels)
+        OLS residuals of every voxel (the mean is global).
+    order : int >= 1
+
+    Returns
+    -------
+    coef : ndarray, shape (n_voxels, order)
+    """
+    from scipy.linalg import toeplitz  # on use: the module loads without scipy
+
+    x = np.asarray(resid, dtype=np.float64).T  # (V, n), nilearn's x
+    n_t = x.shape[-1]
+    denom = n_t - np.arange(order + 1)
+    r = np.zeros((x.shape[0], order + 1), np.float64)
+    y = x - x.mean()
+    r[:, 0] += (y[:, np.newaxis, :] @ y[:, :, np.newaxis])[:, 0, 0]
+    for k in range(1, order + 1):
+        r[:, k] += (y[:, np.newaxis, 0:-k] @ y[:, k:, np.newaxis])[:, 0, 0]
+    r /= denom * n_t
+    rt = np.array([toeplitz(rr[:-1]) for rr in r], np.float64)
+    return np.linalg.solve(rt, r[:, 1:, None])[..., 0]
+
+
+def yule_walker_voxel(resid: np.ndarray, order: int) -> np.ndarray:
+    r"""AR(p) Yule-Walker coefficients with each voxel demeaned by its own mean (statsmodels).
+
+    With :math:`e_{t,v} = r_{t,v} - \bar r_v`,
+
+    .. math::
+        \gamma_v(0) = \frac{1}{n}\sum_t e_{t,v}^2,\quad
+        \gamma_v(k) = \frac{1}{n - k}\sum_{t=k}^{n-1} e_{t,v}\, e_{t-k,v},\quad
+        \Gamma_v \rho_v = (\gamma_v(1), \dots, \gamma_v(p))^T
+
+    # statsmodels 0.15 regression/linear_model.py yule_walker(x, order, method='adjusted',
+    # df=None, demean=True), as GLSAR.iterative_fit calls it on each voxel's residuals.
+
+    Parameters
+    ----------
+    resid : ndarray, shape (n_scans, n_voxels)
+    order : int >= 1
+
+    Returns
+    -------
+    coef : ndarray, shape (n_voxels, order)
+    """
+    from scipy.linalg import toeplitz  # on use: the module loads without scipy
+
+    e = np.asarray(resid, dtype=np.float64)
+    e = e - e.mean(axis=0)
+    n = e.shape[0]
+    r = np.empty((e.shape[1], order + 1))
+    r[:, 0] = (e**2).sum(axis=0) / n
+    for k in range(1, order + 1):
+        r[:, k] = (e[0:-k] * e[k:]).sum(axis=0) / (n - k)
+    rt = np.array([toeplitz(rr[:-1]) for rr in r], np.float64)
+    return np.linalg.solve(rt, r[:, 1:, None])[..., 0]
+
+
+def estimate_ar(resid: np.ndarray, order: int, estimator: str) -> np.ndarray:
+    r"""The AR(p) coefficients of OLS residuals, by the convention's ``ar_estimator``.
+
+    Order 1 is :func:`estimate_rho` (one column). Order :math:`p \ge 2`:
+
+    - ``'yule_walker'``: :func:`yule_walker` (nilearn, global demeaning);
+    - ``'yule_walker_voxel'``: :func:`yule_walker_voxel` (statsmodels, per voxel);
+    - ``'lag1_ratio'`` (nistats) is an order-1 estimator: refused.
+
+    Returns
+    -------
+    coef : ndarray, shape (n_voxels, order)
+
+    Raises
+    ------
+    InputError
+        For ``'lag1_ratio'`` with ``order >= 2``, or an unknown estimator.
+    """
+    if order == 1:
+        return np.atleast_1d(estimate_rho(resid, estimator))[:, None]
+    if estimator == "yule_walker":
+        return yule_walker(resid, order)
+    if estimator == "yule_walker_voxel":
+        return yule_walker_voxel(resid, order)
+    if estimator == "lag1_ratio":
+        raise InputError(
+            f"noise_model='ar{order}': expected an AR(p) estimator, found ar_estimator="
+            "'lag1_ratio' (nistats' lag-1 ratio is of order 1); use noise_model='ar1', or "
+            "a convention with a Yule-Walker estimator ('nilearn', 'statsmodels')."
+        )
+    raise InputError(
+        f"ar_estimator: expected one of {AR_ESTIMATORS}, found {estimator!r}; "
+        "pick a name from refglm.glm.noise.AR_ESTIMATORS."
+    )
+
+
+def cluster_ar(coef: np.ndarray, bins: int = 100, random_state=None):
+    r"""Group the AR(p) coefficient vectors of the voxels into at most ``bins`` models, as nilearn.
+
+    1. ``sklearn.cluster.KMeans(n_clusters=min(bins, V), n_init=10,
+       random_state=random_state).fit(coef)``;
+    2. each cluster is named by its centre rounded to 2 decimals, the values joined
+       by ``_`` (``'0.31_-0.08'``); clusters whose names coincide are one model;
+    3. each model whitens with the centre of its first voxel (in voxel order).
+
+    .. math:: \hat\rho_v = c_{k(v_0)},\quad v_0 = \min\{u : \mathrm{name}(u) =
+              \mathrm{name}(v)\}
+
+    # nilearn 0.14.1 glm/first_level/first_level.py run_glm (AR(N > 1) case):
+    # KMeans(...).fit(ar_coef_); ar_coef_ = cluster_centers_[labels_]; labels =
+    # "_".join(map(str, np.round(centre, 2))); ARModel(X, ar_coef_[labels == val][0])
+    # per unique label. The centres are sklearn's own: the clustering is sklearn's
+    # (scikit-learn is imported here, only for this choice), so that a given
+    # random_state gives nilearn's models exactly; random_state=None is not reproducible
+    # (nilearn's default too).
+
+    Parameters
+    ----------
+    coef : ndarray, shape (n_voxels, p)
+    bins : int
+        The maximum number of clusters (nilearn's ``bins``).
+    random_state : int, numpy.random.RandomState or None
+
+    Returns
+    -------
+    models : ndarray, shape (n_models, p)
+        The coefficients each model whitens with, models in the sorted order of their
+        names.
+    labels : ndarray of int, shape (n_voxels,)
+        Index of each voxel's model.
+    names : ndarray of str, shape (n_models,)
+        nilearn's label of each model.
+
+    Raises
+    ------
+    InputError
+        When scikit-learn is not installed.
+    """
+    try:
+        from sklearn.cluster import KMeans
+    except ImportError:
+        raise InputError(
+            "ar_p_binning='kmeans': expected scikit-learn (nilearn clusters the AR(p) "
+            "coefficients with sklearn's KMeans), found it missing; pip install "
+            "scikit-learn, or use noise_model='ar1' or the 'statsmodels' convention."
+        ) from None
+    coef = np.asarray(coef, dtype=np.float64)
+    n_clusters = int(np.min([bins, coef.shape[0]]))
+    kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state).fit(coef)
+    per_voxel = kmeans.cluster_centers_[kmeans.labels_]
+    cluster_names = np.array(["_".join(map(str, np.round(a, 2))) for a in kmeans.cluster_centers_])
+    voxel_names = cluster_names[kmeans.labels_]
+    names, first, labels = np.unique(voxel_names, return_index=True, return_inverse=True)
+    return per_voxel[first], labels.ravel(), names
+
+
+def ar_whiten(x: np.ndarray, coef, scan0: str = "keep") -> np.ndarray:
+    r"""Apply the AR(p) whitening filter :math:`x_t \mapsto x_t - \sum_{i=1}^p \rho_i x_{t-i}`.
+
+    Order 1 is :func:`ar1_whiten` (the same operations). Order :math:`p \ge 2`, with
+    the lags that exist:
+
+    .. math:: \tilde x_t = x_t - \sum_{i=1}^{\min(p, t)} \rho_i x_{t-i}
+
+    - ``'keep'``: every scan kept, the first p with the lags they have (n rows out);
+      # nilearn 0.14.1 glm/regression.py ARModel.whiten: for i in range(order):
+      # whitened_X[i + 1:] = whitened_X[i + 1:] - rho[i] * X[:-(i + 1)]
+    - ``'drop'``: the first p scans removed (n - p rows out);
+      # statsmodels linear_model.py GLSAR.whiten: the same loop, then _x[self.order:]
+    - ``'prais_winsten'`` is defined for order 1 only.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_scans, ...)
+    coef : float or array_like of shape (p, ...)
+        ``coef[i]`` broadcasts against ``x[t]`` (one coefficient vector per column
+        when ``coef`` has shape (p, k) and ``x`` (n, ..., k)).
+    scan0 : {'keep', 'drop', 'prais_winsten'}
+
+    Returns
+    -------
+    whitened : ndarray, float64
+    """
+    coef = np.asarray(coef, dtype=np.float64)
+    if coef.ndim == 0:
+        return ar1_whiten(x, coef, scan0)
+    order = coef.shape[0]
+    if order == 1:
+        return ar1_whiten(x, coef[0], scan0)
+    if scan0 not in ("keep", "drop"):
+        raise InputError(
+            f"whiten_scan0: expected 'keep' or 'drop' for an AR({order}) model, found "
+            f"{scan0!r}; Prais-Winsten's scan-0 scaling is defined for AR(1) only."
+        )
+    x = np.asarray(x, dtype=np.float64)
+    whitened = x.copy()
+    for i in range(order):
+        whitened[(i + 1) :] = whitened[(i + 1) :] - coef[i] * x[: -(i + 1)]
+    return whitened if scan0 == "keep" else whitened[order:]
 
 
 # -------------------------------------------------------- SPM12: global ReML of AR(0.2)

@@ -26,6 +26,8 @@ __all__ = [
     "signal_dtype",
     "SCALING_DTYPES",
     "STANDARDIZE_RULES",
+    "STANDARDIZE_DDOFS",
+    "standardize_signals",
     "SCALING_METHODS",
     "GLOBAL_NORMALIZATIONS",
     "SPM_GRAND_MEAN",
@@ -37,6 +39,9 @@ __all__ = [
 
 SCALING_DTYPES = ("input", "float64")
 STANDARDIZE_RULES = ("without_scaling", "never")
+#: ``standardize_ddof``: the degrees of freedom removed from the standard deviation by
+#: which ``standardize=True`` divides (:func:`standardize_signals`).
+STANDARDIZE_DDOFS = (0, 1)
 #: ``scaling_method``: nistats' percent signal change per voxel, or SPM12's globals.
 SCALING_METHODS = ("mean_scaling", "spm_global")
 #: ``FirstLevelModel(global_normalization=...)`` under ``'spm_global'``: SPM's 'None'
@@ -98,6 +103,41 @@ def mean_scaling(Y: np.ndarray, axis=0, dtype: str = "input") -> tuple[np.ndarra
         )
     mean = np.maximum(mean, 1)
     return 100 * (Y / mean - 1), np.squeeze(mean, axis=axis)
+
+
+def standardize_signals(Y: np.ndarray, ddof: int = 1) -> np.ndarray:
+    r"""Z-score each column (voxel) of ``Y``, in Y's dtype.
+
+    .. math:: Y_{tv} \leftarrow \frac{Y_{tv} - \bar Y_v}{s_v},\qquad
+              s_v = \sqrt{\frac{\sum_t (Y_{tv} - \bar Y_v)^2}{n - \delta}}
+
+    with :math:`\delta` = ``ddof`` and :math:`s_v = 1` where :math:`s_v < \epsilon`.
+
+    - ``ddof=0``: nistats' ``NiftiMasker(standardize=True)``;
+      # nilearn 0.6.2 signal.py _standardize(signals, standardize='zscore'):
+      # signals - signals.mean(axis=0); std = signals.std(axis=0); std[std < eps] = 1
+    - ``ddof=1``: nilearn 0.14.1's ``'zscore_sample'`` (``standardize_signal``).
+
+    Parameters
+    ----------
+    Y : ndarray, shape (n_scans, n_voxels)
+    ddof : {0, 1}
+        The convention's ``standardize_ddof``.
+
+    Returns
+    -------
+    ndarray
+    """
+    if ddof not in STANDARDIZE_DDOFS:
+        raise InputError(
+            f"standardize_ddof: expected one of {STANDARDIZE_DDOFS}, found {ddof!r}; pick a "
+            "value from refglm.glm.scaling.STANDARDIZE_DDOFS."
+        )
+    Y = Y - Y.mean(axis=0)
+    std = Y.std(axis=0, ddof=ddof)
+    std[std < np.finfo(np.float64).eps] = 1.0
+    Y /= std
+    return Y
 
 
 def _spm_global_columns(scans: np.ndarray) -> np.ndarray:

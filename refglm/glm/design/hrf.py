@@ -76,20 +76,32 @@ HRF_MODELS = (
 )
 
 
-def _check_hrf_model(hrf_model: object) -> str | None:
+def _custom_hrfs(hrf_model: object) -> tuple | None:
+    """The callables of a custom HRF model (one callable, or a list of them), else None."""
+    if callable(hrf_model):
+        return (hrf_model,)
+    if isinstance(hrf_model, list | tuple) and hrf_model and all(callable(f) for f in hrf_model):
+        return tuple(hrf_model)
+    return None
+
+
+def _check_hrf_model(hrf_model: object):
+    """``hrf_model`` lower-cased (a name of ``HRF_MODELS``), or a custom model unchanged.
+
+    A custom model is a callable ``f(t_r, oversampling) -> kernel`` or a non-empty
+    list of them (nilearn 0.14.1 ``_hrf_kernel``: ``callable(hrf_model)``, or an
+    iterable of callables).
+    """
+    if _custom_hrfs(hrf_model) is not None:
+        return hrf_model
     return check_model(hrf_model, HRF_MODELS, "hrf_model", "spm")
 
 
-def _check_fir_delays(fir_delays: object, hrf_model: str | None) -> list[int] | None:
+def _check_fir_delays(fir_delays: object, hrf_model) -> list[int] | None:
     if fir_delays is None:
-        if hrf_model == "fir":
-            raise input_error(
-                "fir_delays",
-                "a list of non-negative whole numbers of scans when hrf_model='fir'",
-                "None",
-                "pass e.g. fir_delays=[0, 1, 2]",
-            )
-        return None
+        # nilearn 0.14.1 design_matrix.py make_first_level_design_matrix and
+        # FirstLevelModel.fit: fir_delays None -> [0]
+        return [0] if isinstance(hrf_model, str) and hrf_model == "fir" else None
     delays = list(np.atleast_1d(np.asarray(fir_delays, dtype=object)))
     for delay in delays:
         if not is_whole_number(delay, 0):
@@ -114,14 +126,15 @@ def hrf_kernel(
 
     Parameters
     ----------
-    hrf_model : str or None
-        One of ``HRF_MODELS`` (case-insensitive).
+    hrf_model : str, None, callable or list of callables
+        One of ``HRF_MODELS`` (case-insensitive), or a custom model: a callable
+        ``f(t_r, oversampling)`` returning its kernel, or a list of them.
     t_r : float
         Repetition time in seconds (> 0).
     oversampling : int, default=50
         Temporal oversampling factor.
     fir_delays : list of int, optional
-        Delays in scans; required for ``'fir'``.
+        Delays in scans for ``'fir'`` (None: ``[0]``).
     convention : str or mapping, default='nistats'
         See ``HRF_CHOICES``.
 
@@ -138,13 +151,26 @@ def hrf_kernel(
     Source: nistats 0.0.1rc0 hemodynamic_models.py ``_hrf_kernel``; FIR:
     ``np.hstack((np.zeros(f * oversampling), np.ones(oversampling) * 1. / oversampling))``;
     None: ``np.hstack((1, np.zeros(oversampling - 1)))``. nilearn 0.14.1 identical for
-    these models (it also accepts callables, which refglm does not).
+    these models; a custom model gives ``[f(t_r, oversampling) for f in models]``, and a
+    TypeError in that call is refused (nilearn 0.14.1 ``_hrf_kernel``: "Could not
+    process custom HRF model provided").
     """
     hrf_model = _check_hrf_model(hrf_model)
     t_r = _check_t_r(t_r)
     oversampling = check_oversampling(oversampling)
     fir_delays = _check_fir_delays(fir_delays, hrf_model)
     resolve_convention(convention, HRF_CHOICES)
+    custom = _custom_hrfs(hrf_model)
+    if custom is not None:
+        try:
+            return [np.asarray(f(t_r, oversampling), dtype=np.float64) for f in custom]
+        except TypeError as exc:
+            raise input_error(
+                "hrf_model",
+                "a callable f(t_r, oversampling) returning the HRF kernel (or a list of them)",
+                f"{hrf_model!r}, whose call raised TypeError: {exc}",
+                "define the function with the parameters (t_r, oversampling=50)",
+            ) from exc
     if hrf_model is None:
         return [np.hstack((1, np.zeros(oversampling - 1)))]
     if hrf_model == "fir":
@@ -172,25 +198,38 @@ def regressor_names(
     ----------
     con_name : str
         Condition name.
-    hrf_model : str or None
-        One of ``HRF_MODELS``.
+    hrf_model : str, None, callable or list of callables
+        One of ``HRF_MODELS``, or a custom model (see :func:`hrf_kernel`).
     fir_delays : list of int, optional
-        Delays in scans; required for ``'fir'``.
+        Delays in scans for ``'fir'`` (None: ``[0]``).
 
     Returns
     -------
     names : list of str
-        ``[c]``, ``[c, c_derivative]``, ``[c, c_derivative, c_dispersion]`` or
-        ``[c_delay_d for d in fir_delays]``.
+        ``[c]``, ``[c, c_derivative]``, ``[c, c_derivative, c_dispersion]``,
+        ``[c_delay_d for d in fir_delays]``, or ``[c_<f.__name__> for f in models]`` for a
+        custom model.
 
     Notes
     -----
     Source: nistats 0.0.1rc0 hemodynamic_models.py ``_regressor_names`` (FIR:
-    ``con_name + "_delay_%d" % i``); nilearn 0.14.1 identical for these models.
+    ``con_name + "_delay_%d" % i``); nilearn 0.14.1 identical for these models, and
+    ``f"{con_name}_{hrf_model.__name__}"`` for custom ones, whose names must be unique.
     """
     hrf_model = _check_hrf_model(hrf_model)
     fir_delays = _check_fir_delays(fir_delays, hrf_model)
     con_name = str(con_name)
+    custom = _custom_hrfs(hrf_model)
+    if custom is not None:
+        names = [f"{con_name}_{getattr(f, '__name__', type(f).__name__)}" for f in custom]
+        if len(set(names)) != len(names):
+            raise input_error(
+                "hrf_model",
+                "custom HRF functions with distinct __name__ (they name the columns)",
+                f"the columns {names}",
+                "give each function its own name",
+            )
+        return names
     if hrf_model == "fir":
         return [f"{con_name}_delay_{delay:d}" for delay in fir_delays]
     if hrf_model is None or " + " not in hrf_model:
@@ -281,13 +320,14 @@ def compute_regressor(
     kernels = hrf_kernel(hrf_model, t_r, oversampling, fir_delays, convention=choices)
 
     # 3. convolve the regressor and hrf, and 4. temporally resample the regressors
-    fir_shift = oversampling - 1 if hrf_model == "fir" and oversampling > 1 else 0
+    is_fir = isinstance(hrf_model, str) and hrf_model == "fir"
+    fir_shift = oversampling - 1 if is_fir and oversampling > 1 else 0
     regressors = _convolve_and_resample(
         hr_regressor, hr_frame_times, kernels, frame_times, fir_shift
     )
 
     # 5. orthogonalize the regressors
-    if hrf_model != "fir":
+    if not (isinstance(hrf_model, str) and hrf_model == "fir"):
         regressors = orthogonalize(regressors)
 
     # 6. generate regressor names

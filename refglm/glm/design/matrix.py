@@ -162,16 +162,18 @@ def make_first_level_design_matrix(
         (n_scans - 1 + slice_time_ref) * t_r, n_scans)``).
     events : pandas.DataFrame, optional
         Events table (see ``check_events``). ``None`` gives drifts only.
-    hrf_model : str or None, default='glover'
-        One of ``refglm.glm.design.hrf.HRF_MODELS``.
+    hrf_model : str, None, callable or list of callables, default='glover'
+        One of ``refglm.glm.design.hrf.HRF_MODELS``, or a custom model: a callable
+        ``f(t_r, oversampling)`` returning its kernel, or a list of them (columns
+        ``<condition>_<f.__name__>``; ``refglm.glm.design.hrf.hrf_kernel``).
     drift_model : {'cosine', 'polynomial', None}, default='cosine'
         Drift basis.
     high_pass : float, default=0.01
         Cosine cut-off in Hz (> 0).
     drift_order : int, default=1
         Polynomial degree.
-    fir_delays : sequence of int, default=(0,)
-        FIR delays in scans.
+    fir_delays : sequence of int or None, default=(0,)
+        FIR delays in scans; None is ``[0]`` (nilearn 0.14.1's default).
     add_regs : array of shape (n_scans, n_add_regs) or DataFrame, optional
         Extra regressors (confounds), placed after the event regressors.
     add_reg_names : sequence of str, optional

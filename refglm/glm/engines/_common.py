@@ -19,7 +19,7 @@ import numpy as np
 
 from refglm.exceptions import InputError
 from refglm.glm.filtering import spm_filter
-from refglm.glm.noise import WHITEN_SCAN0
+from refglm.glm.noise import AR_P_BINNINGS, WHITEN_SCAN0
 from refglm.glm.spm_linalg import SpmSpace, matlab_round
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "AR_FITS",
     "COV_PINVS",
     "DF_RULES",
+    "DF_SCALES",
+    "noise_order",
     "ITERATIVE_REQUIRES",
     "EFFECTIVE_DF_REQUIRES",
     "FIXED_DEFAULTS",
@@ -47,7 +49,8 @@ __all__ = [
     "SPM_MAX_RESIDUALS",
 ]
 
-#: The noise models of ``FirstLevelModel`` and both engines.
+#: The named noise models (the CLI's choices). ``FirstLevelModel`` and both engines also
+#: take any ``'arN'``, N >= 1, an AR(N) model as nilearn's ``noise_model`` (:func:`noise_order`).
 NOISE_MODELS = ("ar1", "ols")
 #: ``ar_fit``: whiten once with the binned OLS-residual rho (nistats), run
 #: statsmodels' ``GLSAR.iterative_fit`` per voxel, or whiten every voxel with one
@@ -62,6 +65,13 @@ COV_PINVS = ("scipy", "statsmodels", "spm")
 #: ``erdf = trRV^2 / trRVRV`` with ``ResMS = ResSS / trRV`` and the contrast covariance
 #: ``Bcov`` that carries :math:`V` (:func:`spm_design_space`; requires ``ar_fit='spm_reml'``).
 DF_RULES = ("nobs_minus_rank", "spm_effective")
+#: ``df_scale``: what the residual sum of squares is divided by to give the variance
+#: :math:`\hat\sigma^2` (the t and F denominators), when ``df='nobs_minus_rank'``:
+#: ``'rank'``, :math:`n - \mathrm{rank}(\tilde X)` (statsmodels' ``scale``, the residual
+#: df); ``'columns'``, :math:`n - p` with p the design's columns (nistats' and
+#: nilearn's ``dispersion``, ``wresid**2 / (n - X~.shape[1])``). The two differ only for
+#: a rank-deficient design; the df of the t and F tests stay :math:`n - \mathrm{rank}`.
+DF_SCALES = ("rank", "columns")
 
 #: SPM12 spm_defaults.m stats.maxres = 64: the standardised residuals kept for the
 #: smoothness estimate (spm_spm.m: iRes = round(linspace(1, nScan, min(nScan, 64)))).
@@ -105,7 +115,8 @@ class GLMFit:
     rho_raw : ndarray, shape (n_voxels,)
         AR(1) estimate before binning (NaN for OLS).
     rho : ndarray, shape (n_voxels,)
-        AR(1) coefficient used for whitening (0 for OLS).
+        AR(1) coefficient used for whitening (0 for OLS); for AR(p), the first
+        coefficient (``ar_coef[:, 0]``).
     labels : ndarray of int, shape (n_voxels,)
         Index into ``cov_unscaled`` of each voxel's model.
     cov_unscaled : ndarray, shape (n_models, n_regressors, n_regressors)
@@ -118,6 +129,15 @@ class GLMFit:
     std_resid : ndarray of shape (min(n, 64), n_voxels), or None
         ``ar_fit='spm_reml'`` only: SPM12's standardised residuals ``ResI`` at the
         scans :func:`spm_residual_rows`, from which the smoothness is estimated.
+    ar_coef : ndarray of shape (n_voxels, p), or None
+        AR(p) models with p >= 2: the coefficients each voxel was whitened with
+        (``ar_coef_raw`` the estimates before grouping); None for AR(1) and OLS, whose
+        coefficient is ``rho`` (:attr:`whitening_coef` gives both as (n_voxels, p)).
+    model_names : ndarray of str, shape (n_models,), or None
+        nilearn's label of each model under ``ar_p_binning='kmeans'``.
+    whiten_scan0 : str or None
+        How the first p scans were whitened (``'keep'``, ``'drop'``,
+        ``'prais_winsten'``), or None for OLS and SPM's fit.
     """
 
     beta: np.ndarray
@@ -130,22 +150,59 @@ class GLMFit:
     noise_model: str
     design_space: SpmDesignSpace | None = None
     std_resid: np.ndarray | None = None
+    ar_coef: np.ndarray | None = None
+    ar_coef_raw: np.ndarray | None = None
+    model_names: np.ndarray | None = None
+    whiten_scan0: str | None = None
 
     @property
     def n_voxels(self) -> int:
         return self.beta.shape[1]
 
+    @property
+    def ar_order(self) -> int:
+        """The order p of the noise model (0 for OLS)."""
+        return noise_order(self.noise_model)
+
+    @property
+    def whitening_coef(self) -> np.ndarray:
+        """The AR coefficients each voxel was whitened with, shape (n_voxels, p)."""
+        if self.ar_coef is not None:
+            return self.ar_coef
+        return np.asarray(self.rho, dtype=np.float64)[:, None]
+
+
+def noise_order(noise_model) -> int:
+    """The AR order of a noise model: 0 for ``'ols'``, N for ``'arN'`` (N >= 1).
+
+    # nilearn 0.14.1 glm/first_level/first_level.py run_glm: noise_model[:2] == 'ar',
+    # ar_order = int(noise_model[2:]) ("AR order must be a positive integer specified as
+    # arN, where N is an integer. E.g. ar3.")
+
+    Raises
+    ------
+    InputError
+        For anything else (``'ar'``, ``'ar0'``, ``'ar1.5'``, ``'AR1'``, non-strings).
+    """
+    if noise_model == "ols":
+        return 0
+    digits = noise_model[2:] if isinstance(noise_model, str) else ""
+    if isinstance(noise_model, str) and noise_model[:2] == "ar" and digits.isdigit():
+        order = int(digits)
+        if order >= 1 and digits == str(order):
+            return order
+    raise InputError(
+        f"noise_model: expected 'ols' or 'arN' with N a whole number >= 1 (an AR(N) model), "
+        f"found {noise_model!r}; use 'ar1' (the tutorial's), 'ar2', ... or 'ols'."
+    )
+
 
 def check_noise_model(noise_model) -> str:
-    """Return ``noise_model`` after checking it is one of :data:`NOISE_MODELS`.
+    """Return ``noise_model`` after checking it is ``'ols'`` or ``'arN'`` (:func:`noise_order`).
 
     The one check of ``FirstLevelModel``, both engines and the voxel trace.
     """
-    if noise_model not in NOISE_MODELS:
-        raise InputError(
-            f"noise_model: expected one of {NOISE_MODELS}, found {noise_model!r}; "
-            "use 'ar1' (the tutorial's) or 'ols'."
-        )
+    noise_order(noise_model)
     return noise_model
 
 
@@ -176,6 +233,8 @@ def check_glm_arguments(
     ar_binning=None,
     cov_pinv="scipy",
     df="nobs_minus_rank",
+    df_scale="rank",
+    ar_p_binning="kmeans",
 ):
     """Validate the arguments shared by both engines; return ``Y`` and float64 ``X``.
 
@@ -216,7 +275,38 @@ def check_glm_arguments(
     _check_choice(
         "whiten_scan0", whiten_scan0, WHITEN_SCAN0, "pick a name from refglm.glm.noise.WHITEN_SCAN0"
     )
-    if noise_model == "ar1" and ar_fit == "iterative":
+    _check_choice(
+        "df_scale",
+        df_scale,
+        DF_SCALES,
+        "'rank' divides by n - rank (statsmodels), 'columns' by n - columns (nistats, nilearn)",
+    )
+    _check_choice(
+        "ar_p_binning",
+        ar_p_binning,
+        AR_P_BINNINGS,
+        "pick a name from refglm.glm.noise.AR_P_BINNINGS",
+    )
+    order = noise_order(noise_model)
+    if order >= 2 and ar_fit == "fixed" and ar_p_binning == "refuse":
+        raise InputError(
+            f"noise_model={noise_model!r}: expected 'ar1' or 'ols' under ar_p_binning="
+            "'refuse' (nistats 0.0.1b1/rc0 and SPM12 have no AR(p) model of order >= 2), "
+            f"found {noise_model!r}; use convention='nilearn' (its KMeans of the AR(p) "
+            "coefficients) or 'statsmodels' (GLSAR of order p)."
+        )
+    if order >= 2 and ar_fit == "fixed" and ar_estimator == "lag1_ratio":
+        raise InputError(
+            f"noise_model={noise_model!r}: expected an AR(p) estimator, found ar_estimator="
+            "'lag1_ratio' (nistats' lag-1 ratio is of order 1); use noise_model='ar1', or "
+            "ar_estimator='yule_walker' (nilearn) or 'yule_walker_voxel' (statsmodels)."
+        )
+    if order >= 2 and whiten_scan0 == "prais_winsten":
+        raise InputError(
+            f"whiten_scan0='prais_winsten': expected 'keep' or 'drop' for noise_model="
+            f"{noise_model!r}; Prais-Winsten's scan-0 scaling is defined for AR(1) only."
+        )
+    if order >= 1 and ar_fit == "iterative":
         given = {"ar_estimator": ar_estimator, "ar_binning": ar_binning}
         given["whiten_scan0"] = whiten_scan0
         wrong = {k: v for k, v in given.items() if v is not None and v != ITERATIVE_REQUIRES[k]}
@@ -277,7 +367,7 @@ def fit_passes(noise_model: str, ar_fit: str, engine: str = "statsmodels") -> li
     """The passes over the voxels that an engine reports through ``progress``, in order.
 
     Both engines call ``progress(n)`` for the n voxels of each chunk of an OLS
-    pass, then of the AR(1) fit: one pass for ``noise_model='ols'``, and one
+    pass, then of the AR(p) fit: one pass for ``noise_model='ols'``, and one
     for ``ar_fit='iterative'`` (``GLSAR.iterative_fit``), whose rho iterations
     the vectorized engine runs first without reporting them.
     """
@@ -285,11 +375,12 @@ def fit_passes(noise_model: str, ar_fit: str, engine: str = "statsmodels") -> li
         return ["whitened, filtered fit (SPM)"]
     if noise_model == "ols":
         return ["OLS fit"]
+    ar = f"AR({noise_order(noise_model)})"
     if ar_fit == "iterative":
         if engine == "vectorized":
-            return ["AR(1) iterative fit; rho iterations first"]
-        return ["AR(1) iterative fit"]
-    return ["OLS pass", "AR(1) fit"]
+            return [f"{ar} iterative fit; rho iterations first"]
+        return [f"{ar} iterative fit"]
+    return ["OLS pass", f"{ar} fit"]
 
 
 # ------------------------------------------------------------------ SPM12's estimation

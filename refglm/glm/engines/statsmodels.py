@@ -10,13 +10,20 @@ For ``noise_model='ar1'`` the fit has three passes, as nistats' ``run_glm``:
    then binned (``noise.bin_rho``);
 3. a statsmodels ``GLSAR`` fit with that fixed rho for each voxel.
 
-The GLSAR class is chosen by the convention's ``whiten_scan0``:
-statsmodels' own ``GLSAR`` drops scan 0; nistats' ``ARModel`` keeps it
-unscaled, so :class:`KeepScan0GLSAR` overrides ``whiten`` and nothing else.
-Degrees of freedom come from statsmodels: ``nobs - rank(X)``, 96 - 16 = 80
-on the tutorial with scan 0 kept.
+``noise_model='arN'`` (N >= 2, nilearn's AR(N)) has the same passes with the AR(N)
+Yule-Walker coefficients (``noise.estimate_ar``), grouped by sklearn's KMeans as
+nilearn does (``noise.cluster_ar``, ``ar_p_binning='kmeans'``) or not at all
+(``'none'``), and ``GLSAR`` of order N with those fixed coefficients.
 
-The ``'iterative'`` AR fit reproduces ``sm.GLSAR(y, X, rho=1).iterative_fit()``
+The GLSAR class is chosen by the convention's ``whiten_scan0``:
+statsmodels' own ``GLSAR`` drops the first p scans; nistats' and nilearn's ``ARModel``
+keep them (scan 0 unscaled, scan t < p with the lags it has), so :class:`KeepScan0GLSAR`
+overrides ``whiten`` and nothing else. Degrees of freedom come from statsmodels:
+``nobs - rank(X)``, 96 - 16 = 80 on the tutorial with scan 0 kept; the variance is
+statsmodels' ``scale`` (``ssr / df_resid``) or, with ``df_scale='columns'``, nistats' and
+nilearn's ``ssr / (nobs - columns)``, which differs only for a rank-deficient design.
+
+The ``'iterative'`` AR fit reproduces ``sm.GLSAR(y, X, rho=p).iterative_fit()``
 voxel by voxel, with no binning.
 
 The ``'spm_reml'`` fit is SPM12's estimation (``spm_spm.m``): every voxel is whitened by
@@ -45,6 +52,7 @@ from refglm.glm.engines._common import (
     check_glm_arguments,
     check_spm_arguments,
     chunks,
+    noise_order,
     pinv_cov,
     resolve_ar_choices,
     spm_design_space,
@@ -52,29 +60,41 @@ from refglm.glm.engines._common import (
     spm_residual_rows,
 )
 from refglm.glm.filtering import spm_filter
-from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho
+from refglm.glm.noise import (
+    ar1_whiten,
+    ar_whiten,
+    bin_rho,
+    cluster_ar,
+    estimate_ar,
+    estimate_rho,
+)
 
 __all__ = [
     "KeepScan0GLSAR",
     "PraisWinstenGLSAR",
     "glsar_class",
     "contrast_cov",
+    "residual_variance",
     "run_glm",
 ]
 
 
 class KeepScan0GLSAR(sm.GLSAR):
-    r"""statsmodels GLSAR whose AR(1) whitening keeps scan 0 unscaled.
+    r"""statsmodels GLSAR whose AR(p) whitening keeps the first p scans.
 
-    .. math:: \tilde x_0 = x_0, \qquad \tilde x_t = x_t - \rho x_{t-1}
+    .. math:: \tilde x_t = x_t - \sum_{i=1}^{\min(p, t)} \rho_i x_{t-i}
 
-    # nistats regression.py ARModel.whiten keeps scan 0 unscaled; statsmodels'
-    # GLSAR.whiten drops it. Only ``whiten`` changes, so the estimator, the
+    (AR(1): :math:`\tilde x_0 = x_0`, :math:`\tilde x_t = x_t - \rho x_{t-1}`).
+    # nistats regression.py ARModel.whiten keeps scan 0 unscaled; nilearn 0.14.1
+    # glm/regression.py ARModel.whiten keeps every scan for any order; statsmodels'
+    # GLSAR.whiten drops the first p. Only ``whiten`` changes, so the estimator, the
     # pinv, the scale and df = nobs - rank(X) are statsmodels' own.
     """
 
     def whiten(self, x):
-        return ar1_whiten(x, self.rho[0], scan0="keep")
+        if self.order == 1:
+            return ar1_whiten(x, self.rho[0], scan0="keep")
+        return ar_whiten(x, self.rho, scan0="keep")
 
 
 class PraisWinstenGLSAR(sm.GLSAR):
@@ -153,8 +173,28 @@ def _silencing_per_voxel_rank_warnings(func):
     return silenced
 
 
+def residual_variance(res, df_scale: str = "rank") -> float:
+    r"""The residual variance of a statsmodels fit, by the convention's ``df_scale``.
+
+    .. math::
+        \hat\sigma^2 = \frac{\tilde r^T \tilde r}{n - \mathrm{rank}(\tilde X)}
+        \ (\texttt{'rank'}),\qquad
+        \hat\sigma^2 = \frac{\tilde r^T \tilde r}{n - p}\ (\texttt{'columns'})
+
+    with n the whitened rows and p the design's columns.
+    # statsmodels RegressionResults.scale: np.dot(wresid, wresid) / df_resid ('rank');
+    # nistats 0.0.1b1 regression.py OLSModel.fit and nilearn 0.14.1 glm/regression.py
+    # OLSModel.fit: dispersion = np.sum(wresid**2, 0) / (wdesign.shape[0] -
+    # wdesign.shape[1]) ('columns'). ``res.ssr`` is the same dot product as
+    # ``res.scale``'s, so a full-rank design gives the same bits either way.
+    """
+    if df_scale == "rank":
+        return res.scale
+    return res.ssr / (res.nobs - res.model.exog.shape[1])
+
+
 @_silencing_per_voxel_rank_warnings
-def _ols_chunk(Y, X):
+def _ols_chunk(Y, X, df_scale="rank"):
     """OLS of every column of ``Y`` with statsmodels, one voxel at a time."""
     Y = _float64(Y)
     n, v = Y.shape
@@ -164,20 +204,27 @@ def _ols_chunk(Y, X):
     for j in range(v):
         res = sm.OLS(Y[:, j], X).fit()
         beta[:, j] = res.params
-        sigma2[j] = res.scale
+        sigma2[j] = residual_variance(res, df_scale)
         resid[:, j] = res.resid
     return beta, sigma2, resid
 
 
-@_silencing_per_voxel_rank_warnings
-def _ar1_chunk(Y, X, rho, scan0, keep_cov, cov_pinv="scipy"):
-    """GLSAR with a fixed rho for every column of ``Y``, one voxel at a time.
+def _rho_argument(coef_row):
+    """GLSAR's ``rho``: a float for AR(1) (as before AR(p)), else the coefficient vector."""
+    return float(coef_row[0]) if coef_row.shape[0] == 1 else np.array(coef_row)
 
-    With ``keep_cov`` each voxel's ``normalized_cov_params`` is returned too
-    (used when rho is not binned, so every voxel has its own whitened design).
+
+@_silencing_per_voxel_rank_warnings
+def _ar1_chunk(Y, X, rho, scan0, keep_cov, cov_pinv="scipy", df_scale="rank"):
+    """GLSAR with fixed AR coefficients for every column of ``Y``, one voxel at a time.
+
+    ``rho`` has shape (n_voxels,) (AR(1)) or (n_voxels, p) (AR(p)). With ``keep_cov``
+    each voxel's ``normalized_cov_params`` is returned too (used when the coefficients
+    are not grouped, so every voxel has its own whitened design).
     """
     model_class = glsar_class(scan0)
     Y = _float64(Y)
+    coef = np.asarray(rho, dtype=np.float64).reshape(Y.shape[1], -1)
     v = Y.shape[1]
     p = X.shape[1]
     beta = np.empty((p, v))
@@ -185,9 +232,9 @@ def _ar1_chunk(Y, X, rho, scan0, keep_cov, cov_pinv="scipy"):
     df = np.empty(v)
     cov = np.empty((v, p, p)) if keep_cov else None
     for j in range(v):
-        res = model_class(Y[:, j], X, rho=float(rho[j])).fit()
+        res = model_class(Y[:, j], X, rho=_rho_argument(coef[j])).fit()
         beta[:, j] = res.params
-        sigma2[j] = res.scale
+        sigma2[j] = residual_variance(res, df_scale)
         df[j] = res.df_resid
         if keep_cov:
             cov[j] = contrast_cov(res, cov_pinv)
@@ -195,23 +242,23 @@ def _ar1_chunk(Y, X, rho, scan0, keep_cov, cov_pinv="scipy"):
 
 
 @_silencing_per_voxel_rank_warnings
-def _iterative_chunk(Y, X, maxiter, cov_pinv="statsmodels"):
-    """``sm.GLSAR(y, X, rho=1).iterative_fit(maxiter)`` for every column of ``Y``."""
+def _iterative_chunk(Y, X, maxiter, cov_pinv="statsmodels", order=1, df_scale="rank"):
+    """``sm.GLSAR(y, X, rho=order).iterative_fit(maxiter)`` for every column of ``Y``."""
     Y = _float64(Y)
     v = Y.shape[1]
     p = X.shape[1]
     beta = np.empty((p, v))
     sigma2 = np.empty(v)
     df = np.empty(v)
-    rho = np.empty(v)
+    rho = np.empty((v, order))
     cov = np.empty((v, p, p))
     for j in range(v):
-        model = sm.GLSAR(Y[:, j], X, rho=1)
+        model = sm.GLSAR(Y[:, j], X, rho=order)
         res = model.iterative_fit(maxiter=maxiter)
         beta[:, j] = res.params
-        sigma2[j] = res.scale
+        sigma2[j] = residual_variance(res, df_scale)
         df[j] = res.df_resid
-        rho[j] = model.rho[0]
+        rho[j] = model.rho
         cov[j] = contrast_cov(res, cov_pinv)
     return beta, sigma2, df, rho, cov
 
@@ -300,6 +347,9 @@ def run_glm(
     ar_maxiter: int = 3,
     cov_pinv: str = "scipy",
     df: str = "nobs_minus_rank",
+    df_scale: str = "rank",
+    ar_p_binning: str = "kmeans",
+    random_state=None,
     whitening: np.ndarray | None = None,
     covariance: np.ndarray | None = None,
     drift_basis: np.ndarray | None = None,
@@ -312,12 +362,15 @@ def run_glm(
 
     .. math::
         Y_v = X\beta_v + \varepsilon_v, \quad
-        \varepsilon_{t} = \rho_v \varepsilon_{t-1} + \eta_t,\quad
+        \varepsilon_{t} = \sum_{i=1}^{p} \rho_{v,i} \varepsilon_{t-i} + \eta_t,\quad
         \hat\beta_v = (\tilde X^T \tilde X)^{+} \tilde X^T \tilde Y_v,\quad
-        \hat\sigma^2_v = \lVert \tilde Y_v - \tilde X \hat\beta_v \rVert^2 / (n - \mathrm{rank}(X))
+        \hat\sigma^2_v = \lVert \tilde Y_v - \tilde X \hat\beta_v \rVert^2 / d
 
-    with :math:`\tilde{\cdot}` the AR(1) whitening of ``noise.ar1_whiten``.
-    # nistats first_level_model.py run_glm (OLS pass, rho, ARModel per bin)
+    with :math:`\tilde{\cdot}` the AR(p) whitening of ``noise.ar_whiten`` and
+    :math:`d = n - \mathrm{rank}(\tilde X)` (``df_scale='rank'``) or :math:`n - p_X`, the
+    design's columns (``'columns'``); the residual df is :math:`n - \mathrm{rank}` either way.
+    # nistats first_level_model.py run_glm (OLS pass, rho, ARModel per bin); nilearn
+    # 0.14.1 glm/first_level/first_level.py run_glm (AR(N): _yule_walker, KMeans)
 
     Parameters
     ----------
@@ -325,7 +378,8 @@ def run_glm(
         Scaled data. float32 input is converted exactly to float64.
     X : ndarray, shape (n_scans, n_regressors)
         Design matrix.
-    noise_model : {'ar1', 'ols'}
+    noise_model : {'ols', 'ar1', 'ar2', ...}
+        ``'arN'``: an AR(N) model (``refglm.glm.engines.noise_order``).
     ar_estimator, ar_binning, ar_bins, whiten_scan0, ar_fit, ar_maxiter
         The convention's AR choices (see ``conventions.py``); ``None`` takes
         nistats' value for ``ar_fit='fixed'`` and the one ``'iterative'`` requires
@@ -333,10 +387,18 @@ def run_glm(
         whitens with the binned OLS-residual estimate; ``'iterative'`` calls
         statsmodels ``GLSAR.iterative_fit`` per voxel instead; ``'spm_reml'`` fits
         ``sm.OLS(K W y, K W X)`` per voxel with the given ``whitening`` (for both
-        noise models: SPM's 'none' is :math:`V = I`).
+        noise models: SPM's 'none' is :math:`V = I`). ``ar_bins`` is also the number of
+        KMeans clusters of AR(p) models (nilearn's ``bins``).
     df : {'nobs_minus_rank', 'spm_effective'}
         The convention's ``df``; ``'spm_effective'`` (SPM12's ResMS, erdf and Bcov)
         requires ``ar_fit='spm_reml'``.
+    df_scale : {'rank', 'columns'}
+        The convention's ``df_scale`` (:func:`residual_variance`).
+    ar_p_binning : {'kmeans', 'none', 'refuse'}
+        The convention's grouping of AR(p) coefficient vectors, p >= 2
+        (``noise.cluster_ar``); unused for AR(1), OLS and ``ar_fit='iterative'``.
+    random_state : int, numpy.random.RandomState or None
+        Seed of the KMeans of ``ar_p_binning='kmeans'`` (nilearn's ``random_state``).
     whitening, covariance : ndarray (n_scans, n_scans) or None
         ``ar_fit='spm_reml'``: SPM's :math:`W` and :math:`V` (``refglm.glm.noise``).
     drift_basis : ndarray (n_scans, k) or None
@@ -359,8 +421,19 @@ def run_glm(
         ar_fit, ar_estimator, ar_binning, whiten_scan0
     )
     Y, X = check_glm_arguments(
-        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv, df
+        Y,
+        X,
+        noise_model,
+        ar_fit,
+        whiten_scan0,
+        ar_estimator,
+        ar_binning,
+        cov_pinv,
+        df,
+        df_scale,
+        ar_p_binning,
     )
+    order = noise_order(noise_model)
     if ar_fit == "spm_reml":
         slices = chunks(Y.shape[1], max(1, int(chunk_size)))
 
@@ -400,7 +473,7 @@ def run_glm(
     def x_of(sl):
         return X
 
-    if noise_model == "ar1" and ar_fit == "iterative":
+    if order >= 1 and ar_fit == "iterative":
         parts = _map_chunks(
             _iterative_chunk,
             slices,
@@ -411,21 +484,37 @@ def run_glm(
             x_of,
             lambda sl: ar_maxiter,
             lambda sl: cov_pinv,
+            lambda sl: order,
+            lambda sl: df_scale,
         )
         beta = np.concatenate([q[0] for q in parts], axis=1)
         sigma2 = np.concatenate([q[1] for q in parts])
         df = np.concatenate([q[2] for q in parts])
-        rho = np.concatenate([q[3] for q in parts])
+        coef = np.concatenate([q[3] for q in parts])
         cov = np.concatenate([q[4] for q in parts])
-        return GLMFit(beta, sigma2, df, rho, rho, np.arange(v), cov, noise_model)
+        extra = {} if order == 1 else dict(ar_coef=coef, ar_coef_raw=coef)
+        return GLMFit(
+            beta,
+            sigma2,
+            df,
+            coef[:, 0],
+            coef[:, 0],
+            np.arange(v),
+            cov,
+            noise_model,
+            whiten_scan0=whiten_scan0,
+            **extra,
+        )
 
-    parts = _map_chunks(_ols_chunk, slices, n_jobs, backend, progress, y_of, x_of)
+    parts = _map_chunks(
+        _ols_chunk, slices, n_jobs, backend, progress, y_of, x_of, lambda sl: df_scale
+    )
     beta = np.concatenate([q[0] for q in parts], axis=1)
     sigma2 = np.concatenate([q[1] for q in parts])
     resid = np.concatenate([q[2] for q in parts], axis=1)
     del parts
 
-    if noise_model == "ols":
+    if order == 0:
         with warnings.catch_warnings():  # reported once, above
             warnings.simplefilter("ignore", SingularMatrixWarning)
             ols = sm.OLS(np.zeros(n), X).fit()
@@ -440,12 +529,24 @@ def run_glm(
             noise_model,
         )
 
-    rho_raw = estimate_rho(resid, ar_estimator)
-    del resid
-    rho = bin_rho(rho_raw, ar_bins, ar_binning)
-    # Unbinned rho gives every voxel its own whitened design: keep each fit's
-    # covariance instead of refitting one model per distinct rho below.
-    per_voxel_cov = ar_binning == "none"
+    model_names = None
+    if order == 1:
+        rho_raw = estimate_rho(resid, ar_estimator)
+        del resid
+        rho = bin_rho(rho_raw, ar_bins, ar_binning)
+        coef = rho[:, None]
+        # Unbinned rho gives every voxel its own whitened design: keep each fit's
+        # covariance instead of refitting one model per distinct rho below.
+        per_voxel_cov = ar_binning == "none"
+    else:
+        coef_raw = estimate_ar(resid, order, ar_estimator)
+        del resid
+        if ar_p_binning == "kmeans":
+            models, model_labels, model_names = cluster_ar(coef_raw, ar_bins, random_state)
+            coef = models[model_labels]
+        else:  # 'none': statsmodels' GLSAR, every voxel its own coefficients
+            coef = coef_raw
+        per_voxel_cov = ar_p_binning == "none"
     parts = _map_chunks(
         _ar1_chunk,
         slices,
@@ -454,22 +555,45 @@ def run_glm(
         progress,
         y_of,
         x_of,
-        lambda sl: rho[sl],
+        lambda sl: coef[sl],
         lambda sl: whiten_scan0,
         lambda sl: per_voxel_cov,
         lambda sl: cov_pinv,
+        lambda sl: df_scale,
     )
     beta = np.concatenate([q[0] for q in parts], axis=1)
     sigma2 = np.concatenate([q[1] for q in parts])
     df = np.concatenate([q[2] for q in parts])
+    extra = {"whiten_scan0": whiten_scan0}
+    if order >= 2:
+        extra.update(ar_coef=coef, ar_coef_raw=coef_raw)
+        rho, rho_raw = coef[:, 0], coef_raw[:, 0]
     if per_voxel_cov:
         cov = np.concatenate([q[3] for q in parts])
-        return GLMFit(beta, sigma2, df, rho_raw, rho, np.arange(v), cov, noise_model)
-    values, labels = np.unique(rho, return_inverse=True)
+        return GLMFit(beta, sigma2, df, rho_raw, rho, np.arange(v), cov, noise_model, **extra)
+    if order == 1:  # np.unique of the values (-0.0 == 0.0), not of their rows' bytes
+        values, labels = np.unique(rho, return_inverse=True)
+        values = values[:, None]
+    elif model_names is not None:  # KMeans models, in the order of their names
+        values, labels = models, model_labels
+    else:
+        values, labels = np.unique(coef, axis=0, return_inverse=True)
     model_class = glsar_class(whiten_scan0)
     cov = np.empty((len(values), p, p))
     with warnings.catch_warnings():  # reported once, below
         warnings.simplefilter("ignore", SingularMatrixWarning)
         for k, value in enumerate(values):
-            cov[k] = contrast_cov(model_class(np.zeros(n), X, rho=float(value)).fit(), cov_pinv)
-    return GLMFit(beta, sigma2, df, rho_raw, rho, labels.ravel(), cov, noise_model)
+            model = model_class(np.zeros(n), X, rho=_rho_argument(value))
+            cov[k] = contrast_cov(model.fit(), cov_pinv)
+    return GLMFit(
+        beta,
+        sigma2,
+        df,
+        rho_raw,
+        rho,
+        labels.ravel(),
+        cov,
+        noise_model,
+        model_names=model_names,
+        **extra,
+    )

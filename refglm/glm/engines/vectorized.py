@@ -7,9 +7,10 @@ formulas, many voxels at a time:
 
 1. OLS: one pseudo-inverse of ``X`` for all voxels,
    :math:`\\hat\\beta = X^+ Y`, residuals :math:`r = Y - X\\hat\\beta`;
-2. rho: ``noise.estimate_rho`` on the full residual matrix, then ``noise.bin_rho``;
-3. GLS: one whitened design per distinct rho (``noise.ar1_whiten``), its
-   pseudo-inverse, and :math:`\\hat\\beta_v = \\tilde X_k^+ \\tilde y_v` for every
+2. rho: ``noise.estimate_rho`` on the full residual matrix, then ``noise.bin_rho``
+   (AR(p): ``noise.estimate_ar``, then ``noise.cluster_ar`` or none);
+3. GLS: one whitened design per distinct rho (``noise.ar1_whiten``, ``noise.ar_whiten``),
+   its pseudo-inverse, and :math:`\\hat\\beta_v = \\tilde X_k^+ \\tilde y_v` for every
    voxel ``v`` of model ``k`` at once.
 
 Every pseudo-inverse, rank and scale is the one statsmodels' ``RegressionModel.fit``
@@ -38,6 +39,7 @@ from refglm.glm.engines._common import (
     check_glm_arguments,
     check_spm_arguments,
     chunks,
+    noise_order,
     pinv_cov,
     resolve_ar_choices,
     spm_design_space,
@@ -45,7 +47,16 @@ from refglm.glm.engines._common import (
     spm_residual_rows,
 )
 from refglm.glm.filtering import spm_filter
-from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho, yule_walker_voxel_ar1
+from refglm.glm.noise import (
+    ar1_whiten,
+    ar_whiten,
+    bin_rho,
+    cluster_ar,
+    estimate_ar,
+    estimate_rho,
+    yule_walker_voxel,
+    yule_walker_voxel_ar1,
+)
 
 __all__ = ["run_glm_vectorized", "ITERATIVE_RTOL"]
 
@@ -96,19 +107,44 @@ def _pinv_stack(whitened_X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _whitened_designs(X: np.ndarray, rho: np.ndarray, scan0: str) -> np.ndarray:
-    r"""The AR(1)-whitened design for each value of ``rho``.
+    r"""The AR-whitened design for each value of ``rho``.
 
-    .. math:: (\tilde X_k)_t = X_t - \rho_k X_{t-1}
+    .. math:: (\tilde X_k)_t = X_t - \sum_{i=1}^{q} \rho_{k,i} X_{t-i}
 
-    with scan 0 as ``scan0`` says (``noise.ar1_whiten``, applied to ``X`` repeated
-    along a last axis so that ``rho`` broadcasts over it).
+    with the first scans as ``scan0`` says (``noise.ar1_whiten`` for ``rho`` of shape
+    (k,), AR(1); ``noise.ar_whiten`` for shape (k, q), AR(q)), applied to ``X`` repeated
+    along a last axis so that the coefficients broadcast over it.
 
     Returns
     -------
-    whitened_X : ndarray, shape (k, n_obs, p); n_obs = n - 1 for ``'drop'``, else n
+    whitened_X : ndarray, shape (k, n_obs, p); n_obs = n - q for ``'drop'``, else n
     """
     stacked = np.repeat(X[:, :, None], len(rho), axis=2)  # (n, p, k)
-    return np.moveaxis(ar1_whiten(stacked, rho, scan0), 2, 0)
+    if rho.ndim == 1:
+        return np.moveaxis(ar1_whiten(stacked, rho, scan0), 2, 0)
+    return np.moveaxis(ar_whiten(stacked, rho.T, scan0), 2, 0)
+
+
+def _whiten_columns(y: np.ndarray, coef, scan0: str) -> np.ndarray:
+    """``y`` (n, c) whitened with one model's coefficients: a float (AR(1)) or (q,)."""
+    if np.ndim(coef) == 0:
+        return ar1_whiten(y, coef, scan0)
+    return ar_whiten(y, coef, scan0)
+
+
+def _whiten_each_column(y: np.ndarray, coef: np.ndarray, scan0: str) -> np.ndarray:
+    """``y`` (n, c) whitened column by column: ``coef`` (c,) (AR(1)) or (c, q)."""
+    if coef.ndim == 1:
+        return ar1_whiten(y, coef, scan0)
+    return ar_whiten(y, coef.T, scan0)
+
+
+def _denominators(n_obs: int, rank: np.ndarray, p: int, df_scale: str):
+    """Residual df ``n_obs - rank`` and the variance's denominator (``df_scale``)."""
+    df = (n_obs - rank).astype(np.float64)
+    if df_scale == "rank":
+        return df, df
+    return df, np.full(df.shape, float(n_obs - p))
 
 
 def _blas_threads(n_jobs):
@@ -128,23 +164,25 @@ def _by_voxel(Y: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(Y.T, dtype=np.float64)
 
 
-def _ols(Y, X, chunk_size, progress):
+def _ols(Y, X, chunk_size, progress, df_scale="rank"):
     r"""OLS of every column of ``Y``, one pseudo-inverse for all.
 
     .. math::
         \hat\beta = X^+ Y, \quad r = Y - X\hat\beta, \quad
-        \hat\sigma^2_v = \lVert r_v \rVert^2 / (n - \mathrm{rank}(X))
+        \hat\sigma^2_v = \lVert r_v \rVert^2 / d
 
+    with :math:`d = n - \mathrm{rank}(X)`, or :math:`n - p` under ``df_scale='columns'``.
     # statsmodels OLS.fit (method='pinv'): params = pinv_wexog @ wendog, scale = ssr / df_resid
 
     Returns
     -------
-    beta : (p, v); sigma2 : (v,); resid : (n, v); df : float; cov : (p, p)
+    beta : (p, v); sigma2 : (v,); resid : (n, v); df : float (n - rank); cov : (p, p)
     """
     n, v = Y.shape
     pinv, rank = _pinv_stack(X[None])
     pinv_X = pinv[0]
-    df = float(n - rank[0])
+    ols_df, denominator = _denominators(n, rank, X.shape[1], df_scale)
+    df, denominator = float(ols_df[0]), float(denominator[0])
     beta = np.empty((X.shape[1], v))
     sigma2 = np.empty(v)
     resid = np.empty((n, v))
@@ -152,7 +190,7 @@ def _ols(Y, X, chunk_size, progress):
         y = np.asarray(Y[:, sl], dtype=np.float64)
         beta[:, sl] = pinv_X @ y
         resid[:, sl] = y - X @ beta[:, sl]
-        sigma2[sl] = np.einsum("tv,tv->v", resid[:, sl], resid[:, sl]) / df
+        sigma2[sl] = np.einsum("tv,tv->v", resid[:, sl], resid[:, sl]) / denominator
         if progress is not None:
             progress(sl.stop - sl.start)
     return beta, sigma2, resid, df, pinv_X @ pinv_X.T
@@ -203,19 +241,20 @@ def _spm(Y, X, noise_model, whitening, covariance, drift_basis, df, cov_pinv, ch
     return spm_glm_fit(beta, ResSS, resid_rows, space, noise_model)
 
 
-def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=None):
-    r"""GLS with a fixed AR(1) rho per model, for every voxel of every model.
+def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=None, df_scale="rank"):
+    r"""GLS with fixed AR coefficients per model, for every voxel of every model.
 
-    For model k (whitening coefficient ``rho_values[k]``) and each voxel v with
+    For model k (whitening coefficients ``rho_values[k]``) and each voxel v with
     ``labels[v] == k``:
 
     .. math::
         \hat\beta_v = \tilde X_k^+ \tilde y_v, \quad
-        \hat\sigma^2_v = \lVert \tilde y_v - \tilde X_k \hat\beta_v \rVert^2 /
-        (n_{obs} - \mathrm{rank}(\tilde X_k)), \quad
-        V_k = \tilde X_k^+ (\tilde X_k^+)^T
+        \hat\sigma^2_v = \lVert \tilde y_v - \tilde X_k \hat\beta_v \rVert^2 / d_k,
+        \quad V_k = \tilde X_k^+ (\tilde X_k^+)^T
 
-    with :math:`n_{obs}` the whitened length (n, or n - 1 when scan 0 is dropped).
+    with :math:`d_k = n_{obs} - \mathrm{rank}(\tilde X_k)` (``df_scale='rank'``) or
+    :math:`n_{obs} - p` (``'columns'``), :math:`n_{obs}` the whitened length (n, or
+    n - q when the first q scans are dropped).
     # statsmodels GLSAR(y, X, rho).fit(): RegressionModel.fit on (wendog, wexog),
     # normalized_cov_params = pinv_wexog @ pinv_wexog.T, df_resid = nobs - rank
 
@@ -231,7 +270,7 @@ def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=Non
     YT : ndarray, shape (n_voxels_total, n)
         The data, one row per voxel (float64, C order: a voxel's series is contiguous,
         so gathering the voxels of one model reads whole rows).
-    rho_values : ndarray, shape (k,)
+    rho_values : ndarray, shape (k,) (AR(1)) or (k, q) (AR(q))
     labels : ndarray of int, shape (v,)
         Model of each fitted voxel.
     voxels : ndarray of int, shape (v,), or None
@@ -254,7 +293,7 @@ def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=Non
         whitened_X = _whitened_designs(X, rho_values[models], scan0)
         pinv, rank = _pinv_stack(whitened_X)
         cov[models] = pinv @ np.swapaxes(pinv, -1, -2)
-        model_df = (whitened_X.shape[1] - rank).astype(np.float64)
+        model_df, model_den = _denominators(whitened_X.shape[1], rank, p, df_scale)
         n_members = bounds[models.stop] - bounds[models.start]
         if n_members >= MIN_VOXELS_PER_MODEL * (models.stop - models.start):
             for k in range(models.start, models.stop):
@@ -262,11 +301,12 @@ def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=Non
                 local = k - models.start
                 for sl in chunks(len(members), chunk_size):
                     idx = members[sl]
-                    whitened_y = ar1_whiten(YT[voxels[idx]].T, rho_values[k], scan0)  # (n_obs, c)
+                    # (n_obs, c)
+                    whitened_y = _whiten_columns(YT[voxels[idx]].T, rho_values[k], scan0)
                     b = pinv[local] @ whitened_y  # (p, c)
                     wresid = whitened_y - whitened_X[local] @ b
                     beta[:, idx] = b
-                    sigma2[idx] = np.einsum("tc,tc->c", wresid, wresid) / model_df[local]
+                    sigma2[idx] = np.einsum("tc,tc->c", wresid, wresid) / model_den[local]
                     df[idx] = model_df[local]
                     if progress is not None:
                         progress(len(idx))
@@ -275,29 +315,30 @@ def _gls(YT, X, rho_values, labels, scan0, chunk_size, progress=None, voxels=Non
         for sl in chunks(len(members), chunk_size):
             idx = members[sl]
             local = labels[idx] - models.start
-            whitened_y = ar1_whiten(
+            whitened_y = _whiten_each_column(
                 YT[voxels[idx]].T, rho_values[labels[idx]], scan0
             ).T  # (c, n_obs)
             b = (pinv[local] @ whitened_y[:, :, None])[:, :, 0]  # (c, p)
             wresid = whitened_y - (whitened_X[local] @ b[:, :, None])[:, :, 0]
             beta[:, idx] = b.T
-            sigma2[idx] = np.einsum("ct,ct->c", wresid, wresid) / model_df[local]
+            sigma2[idx] = np.einsum("ct,ct->c", wresid, wresid) / model_den[local]
             df[idx] = model_df[local]
             if progress is not None:
                 progress(len(idx))
     return beta, sigma2, df, cov
 
 
-def _iterative(YT, X, maxiter, chunk_size, progress):
-    r"""``sm.GLSAR(y, X, rho=1).iterative_fit(maxiter)`` for all voxels at once.
+def _iterative(YT, X, maxiter, chunk_size, progress, order=1, df_scale="rank"):
+    r"""``sm.GLSAR(y, X, rho=order).iterative_fit(maxiter)`` for all voxels at once.
 
     A fixed-point iteration per voxel, starting at :math:`\rho_v = 0`:
 
     .. math::
         \hat\beta_v^{(i)} = \mathrm{GLS}(y_v, X; \rho_v^{(i)}), \quad
-        \rho_v^{(i+1)} = \mathrm{YW}_1(y_v - X\hat\beta_v^{(i)}),
+        \rho_v^{(i+1)} = \mathrm{YW}_q(y_v - X\hat\beta_v^{(i)}),
 
-    for ``i`` in ``0 .. maxiter - 2``, with scan 0 dropped (statsmodels' ``GLSAR.whiten``).
+    for ``i`` in ``0 .. maxiter - 2``, with the first q = ``order`` scans dropped
+    (statsmodels' ``GLSAR.whiten``; ``noise.yule_walker_voxel`` for q >= 2).
     From ``i = 1`` on, voxel v stops (rho frozen, no update) as soon as
     :math:`\max_j |\beta^{(i-1)}_{jv} - \beta^{(i)}_{jv}| / |\beta^{(i-1)}_{jv}| < 10^{-4}`.
     A last GLS with each voxel's final rho gives the results.
@@ -307,15 +348,16 @@ def _iterative(YT, X, maxiter, chunk_size, progress):
 
     Returns
     -------
-    beta : (p, v); sigma2 : (v,); df : (v,); rho : (v,); cov : (v, p, p)
+    beta : (p, v); sigma2 : (v,); df : (v,); rho : (v,) or (v, q); cov : (v, p, p)
     """
     v = YT.shape[0]
-    rho = np.zeros(v)
+    rho = np.zeros(v) if order == 1 else np.zeros((v, order))
+    axis = None if order == 1 else 0
     active = np.arange(v)
     last = None
     for i in range(maxiter - 1):
         # voxels sharing a rho (all of them at i = 0) share one whitened design
-        values, labels = np.unique(rho[active], return_inverse=True)
+        values, labels = np.unique(rho[active], return_inverse=True, axis=axis)
         beta, _, _, _ = _gls(YT, X, values, labels.ravel(), "drop", chunk_size, voxels=active)
         if i > 0:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -326,9 +368,14 @@ def _iterative(YT, X, maxiter, chunk_size, progress):
         if len(active) == 0:
             break
         resid = YT[active].T - X @ beta
-        rho[active] = yule_walker_voxel_ar1(resid)
-    values, labels = np.unique(rho, return_inverse=True)
-    beta, sigma2, df, cov = _gls(YT, X, values, labels.ravel(), "drop", chunk_size, progress)
+        if order == 1:
+            rho[active] = yule_walker_voxel_ar1(resid)
+        else:
+            rho[active] = yule_walker_voxel(resid, order)
+    values, labels = np.unique(rho, return_inverse=True, axis=axis)
+    beta, sigma2, df, cov = _gls(
+        YT, X, values, labels.ravel(), "drop", chunk_size, progress, df_scale=df_scale
+    )
     return beta, sigma2, df, rho, cov[labels.ravel()]
 
 
@@ -345,6 +392,9 @@ def run_glm_vectorized(
     ar_maxiter: int = 3,
     cov_pinv: str = "scipy",
     df: str = "nobs_minus_rank",
+    df_scale: str = "rank",
+    ar_p_binning: str = "kmeans",
+    random_state=None,
     whitening: np.ndarray | None = None,
     covariance: np.ndarray | None = None,
     drift_basis: np.ndarray | None = None,
@@ -373,14 +423,14 @@ def run_glm_vectorized(
         Scaled data. float32 input is converted exactly to float64 (a chunk at a time
         for the OLS pass; once, one row per voxel, for the whitened pass).
     X : ndarray, shape (n_scans, n_regressors)
-    noise_model : {'ar1', 'ols'}
+    noise_model : {'ols', 'ar1', 'ar2', ...}
     ar_estimator, ar_binning, ar_bins, whiten_scan0, ar_fit, ar_maxiter
         As the reference ``run_glm``. ``ar_fit='iterative'`` reproduces statsmodels'
-        ``GLSAR(y, X, rho=1).iterative_fit(ar_maxiter)`` per voxel (scan 0
+        ``GLSAR(y, X, rho=q).iterative_fit(ar_maxiter)`` per voxel (the first q scans
         dropped, no binning, ``ar_estimator`` unused), as the reference does.
         ``ar_fit='spm_reml'`` is SPM12's estimation on :math:`KWY` and :math:`KWX`
         (:func:`_spm`), as the reference's.
-    df, whitening, covariance, drift_basis
+    df, df_scale, ar_p_binning, random_state, whitening, covariance, drift_basis
         As the reference ``run_glm``.
     n_jobs : int
         BLAS threads for the batched products (with ``threadpoolctl``); -1: all cores.
@@ -402,8 +452,19 @@ def run_glm_vectorized(
         ar_fit, ar_estimator, ar_binning, whiten_scan0
     )
     Y, X = check_glm_arguments(
-        Y, X, noise_model, ar_fit, whiten_scan0, ar_estimator, ar_binning, cov_pinv, df
+        Y,
+        X,
+        noise_model,
+        ar_fit,
+        whiten_scan0,
+        ar_estimator,
+        ar_binning,
+        cov_pinv,
+        df,
+        df_scale,
+        ar_p_binning,
     )
+    order = noise_order(noise_model)
     v = Y.shape[1]
     chunk_size = max(1, int(chunk_size))
     with _blas_threads(n_jobs):
@@ -420,16 +481,40 @@ def run_glm_vectorized(
                 chunk_size,
                 progress,
             )
-        if noise_model == "ar1" and ar_fit == "iterative":
+        if order >= 1 and ar_fit == "iterative":
             beta, sigma2, df, rho, cov = _iterative(
-                _by_voxel(Y), X, ar_maxiter, chunk_size, progress
+                _by_voxel(Y), X, ar_maxiter, chunk_size, progress, order, df_scale
             )
             if cov_pinv != "statsmodels":
                 cov = _pinv_cov(X, rho, "drop", chunk_size, cov_pinv)
-            return GLMFit(beta, sigma2, df, rho, rho, np.arange(v), cov, noise_model)
+            if order == 1:
+                return GLMFit(
+                    beta,
+                    sigma2,
+                    df,
+                    rho,
+                    rho,
+                    np.arange(v),
+                    cov,
+                    noise_model,
+                    whiten_scan0="drop",
+                )
+            return GLMFit(
+                beta,
+                sigma2,
+                df,
+                rho[:, 0],
+                rho[:, 0],
+                np.arange(v),
+                cov,
+                noise_model,
+                ar_coef=rho,
+                ar_coef_raw=rho,
+                whiten_scan0="drop",
+            )
 
-        beta, sigma2, resid, ols_df, ols_cov = _ols(Y, X, chunk_size, progress)
-        if noise_model == "ols":
+        beta, sigma2, resid, ols_df, ols_cov = _ols(Y, X, chunk_size, progress, df_scale)
+        if order == 0:
             return GLMFit(
                 beta,
                 sigma2,
@@ -441,13 +526,28 @@ def run_glm_vectorized(
                 noise_model,
             )
         del beta, sigma2
-        rho_raw = estimate_rho(resid, ar_estimator)
-        del resid
-        rho = bin_rho(rho_raw, ar_bins, ar_binning)
-        values, labels = np.unique(rho, return_inverse=True)
+        extra = {"whiten_scan0": whiten_scan0}
+        if order == 1:
+            rho_raw = estimate_rho(resid, ar_estimator)
+            del resid
+            rho = bin_rho(rho_raw, ar_bins, ar_binning)
+            values, labels = np.unique(rho, return_inverse=True)
+        else:
+            coef_raw = estimate_ar(resid, order, ar_estimator)
+            del resid
+            if ar_p_binning == "kmeans":
+                values, labels, extra["model_names"] = cluster_ar(coef_raw, ar_bins, random_state)
+                coef = values[labels]
+            else:  # 'none': every voxel its own coefficients (statsmodels' GLSAR)
+                coef = coef_raw
+                values, labels = np.unique(coef, return_inverse=True, axis=0)
+            rho_raw, rho = coef_raw[:, 0], coef[:, 0]
+            extra.update(ar_coef=coef, ar_coef_raw=coef_raw)
         labels = labels.ravel()
         YT = _by_voxel(Y)
-        beta, sigma2, df, cov = _gls(YT, X, values, labels, whiten_scan0, chunk_size, progress)
+        beta, sigma2, df, cov = _gls(
+            YT, X, values, labels, whiten_scan0, chunk_size, progress, df_scale=df_scale
+        )
         if cov_pinv != "statsmodels":
             cov = _pinv_cov(X, values, whiten_scan0, chunk_size, cov_pinv)
-        return GLMFit(beta, sigma2, df, rho_raw, rho, labels, cov, noise_model)
+        return GLMFit(beta, sigma2, df, rho_raw, rho, labels, cov, noise_model, **extra)

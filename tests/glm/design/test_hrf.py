@@ -351,9 +351,11 @@ def test_bad_oversampling_is_rejected(oversampling):
         hrf.spm_hrf(2.0, oversampling)
 
 
-def test_fir_without_delays_is_rejected():
-    with pytest.raises(InputError, match="fir_delays"):
-        hrf.hrf_kernel("fir", 2.0)
+def test_fir_without_delays_is_delay_zero_as_nilearn():
+    # nilearn 0.14.1: fir_delays=None means [0] (make_first_level_design_matrix, fit)
+    (kernel,) = hrf.hrf_kernel("fir", 2.0)
+    assert_array_equal(kernel, hrf.hrf_kernel("fir", 2.0, fir_delays=[0])[0])
+    assert hrf.regressor_names("c", "fir") == ["c_delay_0"]
 
 
 def test_negative_fir_delay_is_rejected():

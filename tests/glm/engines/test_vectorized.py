@@ -9,7 +9,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.signal import lfilter
@@ -333,3 +333,67 @@ def test_spm_fit_needs_w_and_v():
     X = np.column_stack([np.arange(10.0), np.ones(10)])
     with pytest.raises(InputError, match="expected whitening= \\(W\\) and covariance="):
         run_glm_vectorized(np.ones((10, 2)), X, ar_fit="spm_reml")
+
+
+# ------------------------------------------------------- AR(p), p >= 2, and df_scale
+
+#: AR(p) choices: nilearn's (Yule-Walker, sklearn's KMeans with a seed, scan rows kept),
+#: every voxel its own coefficients (kept or dropped first scans), statsmodels'
+#: GLSAR(rho=p).iterative_fit. (df_scale cannot act on the full-rank designs drawn here:
+#: test_rank_deficient_design_equals_reference checks it.)
+AR_P = [
+    dict(
+        ar_estimator="yule_walker",
+        whiten_scan0="keep",
+        ar_p_binning="kmeans",
+        random_state=0,
+        ar_bins=4,
+    ),
+    dict(ar_estimator="yule_walker", whiten_scan0="keep", ar_p_binning="none"),
+    dict(ar_estimator="yule_walker_voxel", whiten_scan0="drop", ar_p_binning="none"),
+    dict(ar_fit="iterative"),
+]
+AR_P_CASES = [
+    (dict(noise_model=noise_model, **choice), strategy)
+    for noise_model in ("ar2", "ar3")
+    for choice in AR_P
+    for strategy in GLS_STRATEGIES
+]
+
+
+@pytest.mark.parametrize("case", AR_P_CASES, ids=_case_id)
+@settings(max_examples=15)  # 16 cases (the KMeans runs 10 times per example); make test time
+@given(problem=ar1_problems())
+def test_ar_p_fit_equals_reference(case, problem):
+    choice, strategy = case
+    X, Y = problem
+    ref, vec = run_glm(Y, X, **choice), vectorized_fit(Y, X, choice, strategy)
+    assert_fits_equal(ref, vec, binned=False)
+    # the coefficients each voxel is whitened with (KMeans: identical models)
+    assert_allclose(vec.ar_coef, ref.ar_coef, rtol=RHO_RTOL, atol=RHO_ATOL, err_msg="ar_coef")
+    if choice.get("ar_p_binning") == "kmeans":
+        assert_array_equal(vec.model_names, ref.model_names)
+        assert_array_equal(vec.labels, ref.labels)
+
+
+@pytest.mark.parametrize("df_scale", ["rank", "columns"])
+@pytest.mark.parametrize("noise_model", ["ols", "ar1", "ar2"])
+def test_rank_deficient_design_equals_reference(rng, df_scale, noise_model):
+    X = rng.standard_normal((40, 3))
+    X = np.column_stack([X, X[:, 0] - X[:, 2], np.ones(40)])  # rank 4 of 5 columns
+    Y = X @ rng.standard_normal((5, 30)) + rng.standard_normal((40, 30))
+    choice = dict(noise_model=noise_model, df_scale=df_scale)
+    if noise_model == "ar2":
+        choice.update(ar_estimator="yule_walker", ar_p_binning="none")
+    with pytest.warns(UserWarning, match="rank 4 < 5"):
+        ref = run_glm(Y, X, **choice)
+    vec = run_glm_vectorized(Y, X, **choice)
+    assert_fits_equal(ref, vec, binned=noise_model == "ar1")
+    assert_array_equal(vec.df_resid, 40 - 4)
+
+
+def test_ar_p_of_lag1_ratio_is_refused(problem):
+    X, Y = problem
+    for engine in (run_glm, run_glm_vectorized):
+        with pytest.raises(InputError, match="lag-1 ratio is of order 1"):
+            engine(Y, X, "ar2", ar_estimator="lag1_ratio")
