@@ -11,15 +11,20 @@ input_dtype              ``refglm.io.dtypes``: ``run_dtype``
 mask_method              ``refglm.glm.masking``: ``compute_epi_mask``,
                          ``spm_implicit_mask``
 mask_mean_dtype          ``refglm.glm.masking``: ``mean_epi``
+multi_run_mask           ``refglm.glm.masking``: ``multi_run_mask``
 scaling_method           ``refglm.glm.scaling``: ``mean_scaling``, ``spm_global``
 scaling_dtype            ``refglm.glm.scaling``: ``mean_scaling``
 standardize_rule         ``refglm.glm.scaling`` (``FirstLevelModel`` applies it)
+standardize_ddof         ``refglm.glm.scaling``: ``standardize_signals``
 ar_estimator             ``refglm.glm.noise``: ``estimate_rho``
 ar_binning, ar_bins      ``refglm.glm.noise``: ``bin_rho``
+ar_p_binning             ``refglm.glm.noise``: ``cluster_ar`` (AR(p), p >= 2)
 ar_fit                   ``refglm.glm.engines`` (``ITERATIVE_REQUIRES``);
                          ``'spm_reml'``: ``refglm.glm.noise.spm_reml``
 whiten_scan0             ``refglm.glm.noise``: ``ar1_whiten``
 df                       ``refglm.glm.engines`` (``spm_design_space``)
+df_scale                 ``refglm.glm.engines`` (``DF_SCALES``;
+                         ``statsmodels.residual_variance``)
 cov_pinv                 ``refglm.glm.engines``: ``pinv_cov``
 design_builder           ``refglm.glm.design.formulas`` (``DESIGN_BUILDERS``;
                          SPM12's in ``refglm.glm.design.spm``)
@@ -75,12 +80,19 @@ from refglm.glm.engines import (
     AR_FITS,
     COV_PINVS,
     DF_RULES,
+    DF_SCALES,
     EFFECTIVE_DF_REQUIRES,
     ITERATIVE_REQUIRES,
+    noise_order,
 )
-from refglm.glm.masking import MASK_MEAN_DTYPES, MASK_METHODS
-from refglm.glm.noise import AR_BINNINGS, AR_ESTIMATORS, WHITEN_SCAN0
-from refglm.glm.scaling import SCALING_DTYPES, SCALING_METHODS, STANDARDIZE_RULES
+from refglm.glm.masking import MASK_MEAN_DTYPES, MASK_METHODS, MULTI_RUN_MASKS
+from refglm.glm.noise import AR_BINNINGS, AR_ESTIMATORS, AR_P_BINNINGS, WHITEN_SCAN0
+from refglm.glm.scaling import (
+    SCALING_DTYPES,
+    SCALING_METHODS,
+    STANDARDIZE_DDOFS,
+    STANDARDIZE_RULES,
+)
 from refglm.inference.cluster_table import CLUSTER_TABLE_RULES
 from refglm.inference.labels import CONNECTIVITIES
 from refglm.inference.rft import HEIGHT_RULES
@@ -113,15 +125,19 @@ class Convention:
     input_dtype: str
     mask_method: str
     mask_mean_dtype: str
+    multi_run_mask: str
     scaling_method: str
     scaling_dtype: str
     standardize_rule: str
+    standardize_ddof: int
     ar_estimator: str
     ar_binning: str
     ar_bins: int
+    ar_p_binning: str
     ar_fit: str
     whiten_scan0: str
     df: str
+    df_scale: str
     cov_pinv: str
     design_builder: str
     hrf_formula: str
@@ -180,7 +196,12 @@ class Convention:
         """The choices that cannot change a fit under this convention.
 
         - ``noise_model='ols'`` uses no AR choice (:data:`AR_CHOICES`);
+        - ``ar_p_binning`` acts on AR(p) models of order p >= 2 only, under
+          ``ar_fit='fixed'``; ``ar_binning`` on AR(1) only;
         - ``ar_bins`` is unused when ``ar_binning='none'`` (statsmodels' ``GLSAR`` too);
+          for AR(p) it is the number of KMeans clusters (``ar_p_binning='kmeans'``);
+        - ``standardize_ddof`` is unused when the rule never standardizes
+          (``standardize_rule='never'``);
         - SPM's ReML (``ar_fit='spm_reml'``) estimates no per-voxel rho
           (:data:`SPM_AR_CHOICES`);
         - SPM's design (``design_builder='spm_fMRI_design'``) reads none of the
@@ -188,17 +209,32 @@ class Convention:
         - SPM's implicit mask (``mask_method='spm_implicit'``) computes no mean image
           (``mask_mean_dtype``);
         - SPM's scaling (``scaling_method='spm_global'``) is in float64 and never
-          standardizes (``scaling_dtype``, ``standardize_rule``).
+          standardizes (``scaling_dtype``, ``standardize_rule``, ``standardize_ddof``);
+          SPM's ReML fit divides by its own ``trRV`` or df (``df_scale``).
+
+        ``multi_run_mask`` acts with several runs only; a convention cannot know the
+        runs, so it is never listed.
         """
-        inert = list(AR_CHOICES) if noise_model == "ols" else []
+        order = noise_order(noise_model)
+        inert = list(AR_CHOICES) if order == 0 else []
         if self.ar_fit == "spm_reml":
-            inert += SPM_AR_CHOICES
+            inert += [*SPM_AR_CHOICES, "df_scale"]
+        elif self.ar_fit == "iterative" or order == 1:
+            inert.append("ar_p_binning")
+            if self.ar_binning == "none":
+                inert.append("ar_bins")
+        elif order >= 2:
+            inert.append("ar_binning")
+            if self.ar_p_binning != "kmeans":
+                inert.append("ar_bins")
         elif self.ar_binning == "none":
             inert.append("ar_bins")
         if self.mask_method == "spm_implicit":
             inert.append("mask_mean_dtype")
         if self.scaling_method == "spm_global":
-            inert += ["scaling_dtype", "standardize_rule"]
+            inert += ["scaling_dtype", "standardize_rule", "standardize_ddof"]
+        elif self.standardize_rule == "never":
+            inert.append("standardize_ddof")
         if self.design_builder == "spm_fMRI_design":
             inert.append("hrf_formula")
         return tuple(key for key in CHOICE_FIELDS if key in inert)
@@ -281,10 +317,23 @@ class Convention:
 
 CHOICE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Convention) if f.name != "name")
 
-#: The choices of the AR(1) noise model (none acts under ``noise_model='ols'``).
-AR_CHOICES: tuple[str, ...] = ("ar_estimator", "ar_binning", "ar_bins", "ar_fit", "whiten_scan0")
-#: The per-voxel AR(1) choices, unused by SPM's global ReML (``ar_fit='spm_reml'``).
-SPM_AR_CHOICES: tuple[str, ...] = ("ar_estimator", "ar_binning", "ar_bins", "whiten_scan0")
+#: The choices of the AR noise models (none acts under ``noise_model='ols'``).
+AR_CHOICES: tuple[str, ...] = (
+    "ar_estimator",
+    "ar_binning",
+    "ar_bins",
+    "ar_p_binning",
+    "ar_fit",
+    "whiten_scan0",
+)
+#: The per-voxel AR choices, unused by SPM's global ReML (``ar_fit='spm_reml'``).
+SPM_AR_CHOICES: tuple[str, ...] = (
+    "ar_estimator",
+    "ar_binning",
+    "ar_bins",
+    "ar_p_binning",
+    "whiten_scan0",
+)
 
 _BOOLS = (False, True)
 
@@ -293,15 +342,19 @@ CHOICE_VALUES: dict[str, tuple | type] = {
     "input_dtype": INPUT_DTYPES,
     "mask_method": MASK_METHODS,
     "mask_mean_dtype": MASK_MEAN_DTYPES,
+    "multi_run_mask": MULTI_RUN_MASKS,
     "scaling_method": SCALING_METHODS,
     "scaling_dtype": SCALING_DTYPES,
     "standardize_rule": STANDARDIZE_RULES,
+    "standardize_ddof": STANDARDIZE_DDOFS,
     "ar_estimator": AR_ESTIMATORS,
     "ar_binning": AR_BINNINGS,
     "ar_bins": int,
+    "ar_p_binning": AR_P_BINNINGS,
     "ar_fit": AR_FITS,
     "whiten_scan0": WHITEN_SCAN0,
     "df": DF_RULES,
+    "df_scale": DF_SCALES,
     "cov_pinv": COV_PINVS,
     "design_builder": DESIGN_BUILDERS,
     "hrf_formula": HRF_FORMULAS,
@@ -333,6 +386,9 @@ CONVENTIONS: dict[str, Convention] = {
         # nilearn masking.compute_epi_mask -> image._compute_mean: data.mean(axis=-1) in
         # the data's own dtype (float32 for the tutorial)
         mask_mean_dtype="input",
+        # nistats 0.0.1b1 first_level_model.py fit: self.masker_.fit(run_imgs[0]), the
+        # EPI mask of the first run for every run (0.0.1rc0 line 414: the same)
+        multi_run_mask="first_run",
         # nistats first_level_model.py fit: mean_scaling(Y, signal_scaling)
         scaling_method="mean_scaling",
         # nistats first_level_model.py mean_scaling: 100 * (Y / mean - 1) in Y's dtype
@@ -340,17 +396,26 @@ CONVENTIONS: dict[str, Convention] = {
         # nistats FirstLevelModel.__init__: standardize = False is enforced when
         # signal_scaling is 0, 1 or (0, 1); with signal_scaling=False it z-scores
         standardize_rule="without_scaling",
+        # nistats' NiftiMasker(standardize=True) -> nilearn 0.6 signal._standardize
+        # ('zscore'): signals / signals.std(axis=0), ddof 0; measured live against
+        # nistats 0.0.1rc0 by tests/first_level/test_standardize_nistats.py
+        standardize_ddof=0,
         # nistats first_level_model.py run_glm: sum(r_t r_{t-1}) / sum(r_t^2)
         ar_estimator="lag1_ratio",
         # nistats run_glm: (ar1 * bins).astype(np.int) * 1. / bins, bins=100
         ar_binning="truncate",
         ar_bins=100,
+        # nistats 0.0.1b1 run_glm: noise_model must be 'ar1' or 'ols' (rc0: the same)
+        ar_p_binning="refuse",
         # nistats run_glm: one ARModel per binned rho, no iteration
         ar_fit="fixed",
         # nistats regression.py ARModel.whiten keeps scan 0 unscaled
         whiten_scan0="keep",
         # nistats regression.py OLSModel.initialize: df = n - matrix_rank(X)
         df="nobs_minus_rank",
+        # nistats 0.0.1b1 regression.py OLSModel.fit lines 199-200 (rc0 220-221):
+        # dispersion = sum(wresid**2) / (wdesign.shape[0] - wdesign.shape[1])
+        df_scale="columns",
         # nistats regression.py OLSModel.initialize: calc_beta = scipy.linalg.pinv(X~),
         # normalized_cov_beta = calc_beta @ calc_beta.T
         cov_pinv="scipy",
@@ -393,6 +458,9 @@ CONVENTIONS: dict[str, Convention] = {
         mask_method="compute_epi_mask",
         # nilearn 0.14.1 image/image.py compute_mean: mean_data.mean(axis=-1), data dtype
         mask_mean_dtype="input",
+        # nilearn 0.14.1 masking.py compute_multi_epi_mask -> intersect_masks(threshold=0.5):
+        # the voxels of more than half of the runs' EPI masks, largest component
+        multi_run_mask="more_than_half",
         # nilearn 0.14.1 glm/first_level/first_level.py mean_scaling
         scaling_method="mean_scaling",
         # nilearn 0.14.1 glm/first_level/first_level.py mean_scaling, in the signals' dtype
@@ -401,17 +469,26 @@ CONVENTIONS: dict[str, Convention] = {
         # self.standardize_ = None` is also true for signal_scaling=False (False == 0),
         # so the masker never standardizes
         standardize_rule="never",
+        # unused (standardize_rule='never'); 'zscore_sample' would be ddof 1
+        standardize_ddof=1,
         # nilearn PR #2532 (0.7), first_level.py _yule_walker: demeaned by the global mean
         # of all residuals, r(k) = sum(e_t e_{t-k}) / (n - k), rho = r(1) / r(0)
         ar_estimator="yule_walker",
         # nilearn 0.14.1 run_glm: (ar_coef_ * bins).astype(int) * 1.0 / bins, bins=100
         ar_binning="truncate",
         ar_bins=100,
+        # nilearn 0.14.1 run_glm, AR(N > 1): KMeans(n_clusters=min(bins, n_voxels),
+        # n_init=10, random_state).fit(ar_coef_), models named by the rounded centres
+        ar_p_binning="kmeans",
         ar_fit="fixed",
         # nilearn 0.14.1 glm/regression.py ARModel.whiten: scan 0 copied unscaled
         whiten_scan0="keep",
         # nilearn 0.14.1 regression.py OLSModel.initialize: df = n - matrix_rank(X)
         df="nobs_minus_rank",
+        # nilearn 0.14.1 glm/regression.py OLSModel.fit lines 196-198: dispersion =
+        # sum(wresid**2) / (wdesign.shape[0] - wdesign.shape[1]); checked on censored
+        # (rank-deficient) designs by tests/peers/test_nilearn_api.py
+        df_scale="columns",
         # nilearn 0.14.1 glm/regression.py OLSModel.initialize: calc_beta =
         # scipy.linalg.pinv(X~), normalized_cov_beta = calc_beta @ calc_beta.T
         cov_pinv="scipy",
@@ -449,9 +526,11 @@ CONVENTIONS: dict[str, Convention] = {
         input_dtype="native",
         mask_method="compute_epi_mask",
         mask_mean_dtype="input",
+        multi_run_mask="first_run",
         scaling_method="mean_scaling",
         scaling_dtype="input",
         standardize_rule="without_scaling",
+        standardize_ddof=0,
         # statsmodels regression/linear_model.py GLSAR.iterative_fit -> yule_walker(resid,
         # order=1, method='adjusted', demean=True): each voxel demeaned by its own mean
         ar_estimator="yule_walker_voxel",
@@ -459,6 +538,9 @@ CONVENTIONS: dict[str, Convention] = {
         ar_binning="none",
         # unused with ar_binning='none' (Convention.inert_choices); the table's default
         ar_bins=100,
+        # statsmodels GLSAR(y, X, rho=p) does not group voxels (unused under
+        # ar_fit='iterative', which fits GLSAR(rho=p).iterative_fit per voxel)
+        ar_p_binning="none",
         # statsmodels GLSAR.iterative_fit(maxiter=3): fit, re-estimate rho, refit. It
         # requires the three choices above and below (ITERATIVE_REQUIRES): they are what
         # iterative_fit does, so this row is the only iterative fit the table can express.
@@ -467,6 +549,8 @@ CONVENTIONS: dict[str, Convention] = {
         whiten_scan0="drop",
         # statsmodels RegressionModel: df_resid = nobs - rank = (n - 1) - p
         df="nobs_minus_rank",
+        # statsmodels RegressionResults.scale = ssr / df_resid (nobs - rank)
+        df_scale="rank",
         # statsmodels RegressionModel.fit(method='pinv'): normalized_cov_params from
         # tools.pinv_extended(wexog) (numpy SVD, rcond=1e-15)
         cov_pinv="statsmodels",
@@ -494,16 +578,22 @@ CONVENTIONS: dict[str, Convention] = {
         mask_method="spm_implicit",
         # inert (Convention.inert_choices): the implicit mask computes no mean image
         mask_mean_dtype="input",
+        # SPM12 estimates several sessions as one GLM (spm_fmri_spm_ui.m), not a fixed
+        # effect of per-run fits: several runs are refused under this convention
+        multi_run_mask="first_run",
         # spm_global.c, spm_fmri_spm_ui.m lines 318-330: gSF = 100/mean(g) (global 'None')
         # or 100/g (global 'Scaling'); the data are raw*gSF
         scaling_method="spm_global",
         # inert: SPM scales in double precision and never standardizes
         scaling_dtype="float64",
         standardize_rule="never",
+        standardize_ddof=1,
         # inert: SPM's ReML estimates no per-voxel AR coefficient
         ar_estimator="lag1_ratio",
         ar_binning="none",
         ar_bins=100,
+        # SPM12's serial correlations are AR(1) (spm_Ce('ar', n, 0.2)): no AR(p)
+        ar_p_binning="refuse",
         # spm_est_non_sphericity.m, spm_reml.m, spm_Ce.m ('ar', 0.2): one V for the volume,
         # W = spm_sqrtm(spm_inv(V)) with |W| <= 1e-6 zeroed (spm_spm.m 440-444); the data
         # and design whitened then filtered, KWY and KWX (spm_spm.m 448, 620)
@@ -513,6 +603,8 @@ CONVENTIONS: dict[str, Convention] = {
         # spm_spm.m lines 453-462, 632: ResMS = ResSS/trRV, erdf = trRV^2/trRVRV,
         # Bcov = pKX*xX.V*pKX'
         df="spm_effective",
+        # inert: SPM divides ResSS by trRV (or by its df under df='nobs_minus_rank')
+        df_scale="rank",
         # spm_spm.m line 452: pKX = spm_sp('x-', xKXs)
         cov_pinv="spm",
         # spm_fMRI_design.m, spm_get_ons.m, spm_get_bf.m, spm_hrf.m: microtime grid

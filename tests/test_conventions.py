@@ -104,13 +104,15 @@ def test_docs_table_states_every_choice_of_every_convention(name):
         assert table[key][name].split(" ")[0] == str(value), key
 
 
-def test_statsmodels_row_differs_from_nistats_in_the_ar_fit_and_its_pinv_only():
+def test_statsmodels_row_differs_from_nistats_in_the_ar_fit_its_pinv_and_scale_only():
     diff = get_convention("nistats").differences(get_convention("statsmodels"))
     assert diff == {
         "ar_estimator": ("lag1_ratio", "yule_walker_voxel"),
         "ar_binning": ("truncate", "none"),
+        "ar_p_binning": ("refuse", "none"),
         "ar_fit": ("fixed", "iterative"),
         "whiten_scan0": ("keep", "drop"),
+        "df_scale": ("columns", "rank"),
         "cov_pinv": ("scipy", "statsmodels"),
     }
 
@@ -209,8 +211,34 @@ def test_each_standardize_rule(rng, rule, standardized):
         minimize_memory=False,
         engine="vectorized",
     ).fit_array(data, np.eye(4), events, mask=np.ones((3, 3, 3), dtype=bool))
-    std = fitted.signals_.std(axis=0, ddof=1)
+    std = fitted.signals_.std(axis=0, ddof=conv.standardize_ddof)
     assert np.allclose(std, 1.0, rtol=1e-6) == standardized
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_each_standardize_ddof(rng, ddof):
+    import pandas as pd
+
+    data = 100 + rng.standard_normal((3, 3, 3, 30)) * 5
+    events = pd.DataFrame({"onset": [10.0, 40.0], "duration": 10.0, "trial_type": "a"})
+    conv = get_convention("nistats").flipped(standardize_ddof=ddof)
+    fitted = FirstLevelModel(
+        t_r=2,
+        signal_scaling=False,
+        standardize=True,
+        convention=conv,
+        minimize_memory=False,
+        engine="vectorized",
+    ).fit_array(data, np.eye(4), events, mask=np.ones((3, 3, 3), dtype=bool))
+    signals = fitted.signals_.astype(np.float64)
+    assert_allclose(signals.std(axis=0, ddof=ddof), 1.0, rtol=1e-6)
+    # the other ddof is off by sqrt(n / (n - 1)) = 1.7 % at 30 scans
+    assert not np.allclose(signals.std(axis=0, ddof=1 - ddof), 1.0, rtol=1e-3)
+
+
+def test_nistats_standardizes_with_ddof_0_and_nilearn_never():
+    assert get_convention("nistats").standardize_ddof == 0
+    assert "standardize_ddof" in get_convention("nilearn").inert_choices()
 
 
 # ------------------------------------------------------------------------------ AR(1)
@@ -400,14 +428,28 @@ def test_iterative_fit_refuses_each_other_ar_choice(key):
 
 def test_iterative_fit_with_its_requirements_is_the_statsmodels_row():
     conv = get_convention("nistats").flipped(
-        ar_fit="iterative", cov_pinv="statsmodels", **ITERATIVE_REQUIRES
+        ar_fit="iterative",
+        cov_pinv="statsmodels",
+        df_scale="rank",
+        ar_p_binning="none",
+        **ITERATIVE_REQUIRES,
     )
     assert conv.choices() == get_convention("statsmodels").choices()
 
 
 def test_ar_bins_is_inert_without_binning():
-    assert get_convention("statsmodels").inert_choices() == ("ar_bins",)
-    assert get_convention("nistats").inert_choices() == ()
+    assert get_convention("statsmodels").inert_choices() == ("ar_bins", "ar_p_binning")
+    assert get_convention("nistats").inert_choices() == ("ar_p_binning",)
+
+
+def test_ar_p_binning_acts_on_ar_p_only_and_ar_binning_on_ar1_only():
+    nilearn = get_convention("nilearn")
+    assert "ar_p_binning" in nilearn.inert_choices("ar1")
+    assert "ar_binning" not in nilearn.inert_choices("ar1")
+    assert "ar_binning" in nilearn.inert_choices("ar2")
+    assert {"ar_p_binning", "ar_bins"} & set(nilearn.inert_choices("ar2")) == set()
+    # unclustered AR(p) models use no bin count
+    assert "ar_bins" in nilearn.flipped(ar_p_binning="none").inert_choices("ar3")
 
 
 def test_ar_choices_are_inert_under_ols():
@@ -513,10 +555,13 @@ def test_spm12_inert_choices():
         "mask_mean_dtype",
         "scaling_dtype",
         "standardize_rule",
+        "standardize_ddof",
         "ar_estimator",
         "ar_binning",
         "ar_bins",
+        "ar_p_binning",
         "whiten_scan0",
+        "df_scale",
         "hrf_formula",
     )
     assert "ar_fit" in get_convention("spm12").inert_choices("ols")
@@ -531,7 +576,14 @@ def test_effective_df_requires_spms_reml():
 
 def test_spms_reml_with_classical_df_is_a_convention():
     conv = get_convention("nistats").flipped(ar_fit="spm_reml")
-    assert conv.inert_choices() == ("ar_estimator", "ar_binning", "ar_bins", "whiten_scan0")
+    assert conv.inert_choices() == (
+        "ar_estimator",
+        "ar_binning",
+        "ar_bins",
+        "ar_p_binning",
+        "whiten_scan0",
+        "df_scale",
+    )
 
 
 def test_explain_tries_spm12_only_with_parameters_it_can_fit():
@@ -551,3 +603,69 @@ def test_explain_does_not_graft_spms_steps_onto_the_nistats_lineage():
         for conv in single_flips(get_convention(name)):
             changed = get_convention(name).differences(conv)
             assert not [(k, v[1]) for k, v in changed.items() if (k, v[1]) in SPM_STEP_VALUES]
+
+
+# ------------------------------------------------------------ df_scale, multi_run_mask
+
+N_SCANS, RANK, COLUMNS = 30, 4, 5  # the design below: 5 columns of rank 4
+
+
+def _rank_deficient_run(rng):
+    X = rng.standard_normal((N_SCANS, 3))
+    X = np.column_stack([X, X[:, 0] + X[:, 1], np.ones(N_SCANS)])
+    Y = X @ rng.standard_normal((COLUMNS, 20)) + rng.standard_normal((N_SCANS, 20))
+    return Y, X
+
+
+@pytest.mark.parametrize(
+    "df_scale, denominator", [("rank", N_SCANS - RANK), ("columns", N_SCANS - COLUMNS)]
+)
+@pytest.mark.parametrize("noise_model", ["ols", "ar1"])
+def test_each_df_scale_divides_the_rss_by_its_count(rng, df_scale, denominator, noise_model):
+    import warnings
+
+    Y, X = _rank_deficient_run(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the rank deficiency, reported once
+        fit = run_glm(Y, X, noise_model, df_scale=df_scale)
+    rss = np.empty(Y.shape[1])
+    for j in range(Y.shape[1]):  # each voxel's own whitened OLS, in numpy
+        wX = noise.ar1_whiten(X, fit.rho[j]) if noise_model == "ar1" else X
+        wy = noise.ar1_whiten(Y[:, j], fit.rho[j]) if noise_model == "ar1" else Y[:, j]
+        rss[j] = np.sum((wy - wX @ (np.linalg.pinv(wX) @ wy)) ** 2)
+    assert_allclose(fit.sigma2, rss / denominator, rtol=1e-10)
+    assert_array_equal(fit.df_resid, N_SCANS - RANK)  # the t and F df stay n - rank
+
+
+def test_df_scales_agree_on_a_full_rank_design_to_the_bit(rng):
+    Y, X = _rank_deficient_run(rng)
+    X = np.delete(X, 3, axis=1)
+    fits = [run_glm(Y, X, "ar1", df_scale=scale) for scale in ("rank", "columns")]
+    assert_array_equal(fits[0].sigma2, fits[1].sigma2)
+
+
+def _three_run_masks():
+    masks = np.zeros((3, 5, 5, 5), dtype=bool)
+    masks[:, 1:4, 1:4, 1:4] = True  # the core, in every run
+    masks[0, 4, 2, 2] = masks[1, 4, 2, 2] = True  # in 2 of 3 runs: kept
+    masks[2, 0, 2, 2] = True  # in 1 of 3 runs: dropped
+    masks[1, 0, 0, 0] = masks[2, 0, 0, 0] = True  # in 2 of 3 runs, but off the core
+    return masks
+
+
+def test_multi_run_mask_first_run_is_nistats():
+    masks = _three_run_masks()
+    assert_array_equal(masking.multi_run_mask(masks, "first_run"), masks[0])
+
+
+def test_multi_run_mask_more_than_half_is_nilearns_intersect_masks():
+    masks = _three_run_masks()
+    expected = np.zeros((5, 5, 5), dtype=bool)
+    expected[1:4, 1:4, 1:4] = True
+    expected[4, 2, 2] = True  # 2 of 3; (0, 0, 0) too, but it is not the largest component
+    assert_array_equal(masking.multi_run_mask(masks, "more_than_half"), expected)
+
+
+def test_multi_run_mask_of_each_convention():
+    assert get_convention("nistats").multi_run_mask == "first_run"
+    assert get_convention("nilearn").multi_run_mask == "more_than_half"
