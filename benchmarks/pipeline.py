@@ -31,7 +31,9 @@ process, ``getrusage``), ``steps`` (wall seconds of fit, contrasts, thresholds a
 table), ``import_s``, ``vmhwm_import_kib`` (peak resident memory after the imports,
 ``VmHWM``, which starts afresh at ``exec``), ``vmhwm_kib`` (after the run),
 ``data_nbytes`` (the 4-D run as float32) and a ``summary`` (mask size, FDR threshold,
-table rows) to check that the variants did the same work.
+table rows) to check that the variants did the same work; ``workers_cpu_s``: CPU
+seconds of the live child processes (joblib's loky workers, which ``cpu_s`` misses;
+psutil), 0 without workers.
 
 ``--profile OUT``: the (first) run under cProfile, stats written to OUT.
 """
@@ -194,6 +196,26 @@ def runner(variant: str):
     raise SystemExit(f"unknown variant {variant!r}; one of {VARIANTS}")
 
 
+def live_children_cpu() -> float:
+    """CPU seconds of this process's live children (joblib's loky workers), or NaN.
+
+    The workers are not waited for (they idle until the process exits), so ``os.times``
+    does not count them; psutil reads them while they are alive.
+    """
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def counters() -> dict:
     t = os.times()
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -204,6 +226,7 @@ def counters() -> dict:
         "sys": t.system + t.children_system,
         "minflt": usage.ru_minflt,
         "majflt": usage.ru_majflt,
+        "workers_cpu": live_children_cpu(),
     }
 
 
@@ -245,6 +268,7 @@ def main(argv=None) -> int:
             "cpu_s": after["cpu"] - before["cpu"],
             "cpu_self_s": after["cpu_self"] - before["cpu_self"],
             "sys_s": after["sys"] - before["sys"],
+            "workers_cpu_s": after["workers_cpu"] - before["workers_cpu"],
             "minflt": after["minflt"] - before["minflt"],
             "majflt": after["majflt"] - before["majflt"],
             "steps": steps,
