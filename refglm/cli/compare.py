@@ -20,9 +20,10 @@ import argparse
 
 from refglm.cli import options
 from refglm.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from refglm.cli.progress import Bars, finish, fit_progress
 from refglm.compare.agreement import DEFAULT_RELATIVE_TOLERANCE, DEFAULT_TOLERANCE
 from refglm.compare.variants import EXPLAIN_BOX_VOXELS
-from refglm.conventions import DEFAULT_CONVENTION
+from refglm.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from refglm.exceptions import InputError
 from refglm.glm.design.drifts import DRIFT_MODELS
 from refglm.glm.design.hrf import HRF_MODELS
@@ -47,14 +48,19 @@ def add_parser(subparsers):
         epilog=EXAMPLES,
         formatter_class=options.Formatter,
     )
+    # nargs="*": a CANDIDATE swallowed by --reference-from-data's list is named in run()
     p.add_argument(
         "maps",
-        nargs="+",
+        nargs="*",
         metavar="MAPS",
-        help="REFERENCE CANDIDATE (or only CANDIDATE with --reference-from-data): a map file "
-        "or a folder of contrast-<name>_stat-<kind>_statmap.nii.gz",
+        help="REFERENCE CANDIDATE (or only CANDIDATE with --reference-from-data, given "
+        "before it): each a map file or a folder of contrast-<name>_stat-<kind>_statmap.nii.gz",
     )
-    p.add_argument("--out", default="compare", help="output folder (default: compare)")
+    p.add_argument(
+        "--out",
+        default="compare",
+        help="output folder of compare.md, .json and .html (default: compare)",
+    )
     p.add_argument(
         "--tolerance",
         type=options.number(float, "a number >= 0", "--tolerance 1e-6"),
@@ -71,8 +77,9 @@ def add_parser(subparsers):
     p.add_argument(
         "--convention",
         default=DEFAULT_CONVENTION,
-        help="convention of the thresholds, tables and the reference fit: a name "
-        "(nistats, nilearn, statsmodels) optionally with changed choices, e.g. "
+        metavar="NAME[+CHOICE=VALUE...]",
+        help="convention of the thresholds, tables and the reference fit: one of "
+        f"{', '.join(CONVENTIONS)}, optionally with changed choices, e.g. "
         f"nilearn+ar_binning=round (default: {DEFAULT_CONVENTION})",
     )
     g = p.add_argument_group("reference from data")
@@ -80,13 +87,15 @@ def add_parser(subparsers):
         "--reference-from-data",
         nargs="+",
         metavar="FUNC",
-        help="fit the reference with refglm on these functional images (paths or a glob)",
+        help="fit the reference with refglm on these functional images (paths or a glob; "
+        "default: none, REFERENCE is a map or folder); every path up to the next option is "
+        "one of them, so give CANDIDATE before this option",
     )
-    g.add_argument("--events", help="events.tsv of the run")
+    g.add_argument("--events", help="events.tsv of the run (required with --reference-from-data)")
     g.add_argument(
         "--t-r",
         type=options.number(float, "a repetition time in seconds", "--t-r 7"),
-        help="repetition time in seconds",
+        help="repetition time in seconds (required with --reference-from-data)",
     )
     g.add_argument(
         "--hrf-model",
@@ -132,7 +141,7 @@ def add_parser(subparsers):
         nargs="+",
         default=None,
         metavar="N",
-        help="delays in scans of the FIR model (with --hrf-model fir)",
+        help="delays in scans of the FIR model, with --hrf-model fir (default: 0)",
     )
     g.add_argument(
         "--noise-model",
@@ -141,7 +150,12 @@ def add_parser(subparsers):
         metavar="MODEL",
         help=f"one of {options.names(NOISE_MODELS)} (default: 'ar1')",
     )
-    g.add_argument("--mask", default=None, help="brain mask image (default: the EPI mask)")
+    g.add_argument(
+        "--mask",
+        default=None,
+        help="brain mask image (default: the convention's mask of the run: the EPI mask, or "
+        "SPM's implicit mask under spm12)",
+    )
     options.add_spm12_options(p)
     g.add_argument(
         "--contrast",
@@ -149,7 +163,8 @@ def add_parser(subparsers):
         default=[],
         metavar="NAME=EXPR",
         help="a contrast the candidate names, e.g. 'activeMinusRest=active - rest' "
-        "('a; b' rows make an F test); repeatable",
+        "('a; b' rows make an F test); repeatable (default: the tutorial's contrasts, "
+        "each condition and each difference of two, by their camelCase names)",
     )
     g.add_argument(
         "--engine",
@@ -162,14 +177,16 @@ def add_parser(subparsers):
     g.add_argument(
         "--explain",
         action="store_true",
-        help="refit under each convention and single-choice flips; report the closest",
+        help="refit under each convention and single-choice flip; report the closest and give "
+        "each voxel beyond tolerance a cause (needs --reference-from-data)",
     )
     g.add_argument(
         "--allow-ties",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="with --explain, give the verdict without the voxels that are AR-bin ties or "
-        "quantized tails (not convention choices; counted and listed either way)",
+        "quantized tails (not convention choices; counted and listed either way; default: "
+        "--allow-ties)",
     )
     g.add_argument(
         "--explain-voxels",
@@ -195,6 +212,154 @@ def _name_unnamed(candidate: dict, contrasts: dict) -> dict:
     return {stat_map.key: stat_map}
 
 
+def _swallowed_candidate(func: list) -> str:
+    """The message for ``--reference-from-data`` given with no CANDIDATE left after it.
+
+    argparse gives an option with ``nargs="+"`` every path up to the next option, so
+    ``--reference-from-data a.img b.img cand/`` takes ``cand/`` as a functional image.
+    The message names the path that was most likely meant as CANDIDATE (a folder, or a
+    file named as a statistical map; else the last one) and the two ways to write it.
+    """
+    from pathlib import Path
+
+    from refglm.io.derivative_names import MAP_NAME
+
+    def looks_like_maps(path: str) -> bool:
+        return Path(path).is_dir() or MAP_NAME.search(Path(path).name) is not None
+
+    likely = [path for path in func if looks_like_maps(path)]
+    meant = likely[-1] if likely else func[-1]
+    rest = [path for path in func if path != meant] or ["FUNC..."]
+    shown = " ".join(rest[:2]) + (" ..." if len(rest) > 2 else "")
+    fix = f"give CANDIDATE before it: `refglm compare {meant} --reference-from-data {shown} ...`"
+    if likely:
+        found = f"{meant} included, a folder or a statistical map, so likely the CANDIDATE"
+    else:
+        found = f"{meant} included; if that is the CANDIDATE"
+    return (
+        "MAPS: expected CANDIDATE, found none: --reference-from-data takes every path up to "
+        f"the next option as a functional image ({found}); {fix}."
+    )
+
+
+def _compare(args, conv, contrasts, relative_tolerance, bars):
+    """Load or fit both sides, compare them, and explain with ``--explain``: the report.
+
+    Each phase draws a step line or a bar on ``bars``: the candidate's maps, the
+    reference fit (a bar per pass over the voxels), the comparison, and ``--explain``'s
+    steps (the reference convention, a bar over the variants, the leaders refitted on
+    every voxel, the causes of the voxels beyond tolerance).
+    """
+    import numpy as np
+
+    from refglm import compare
+
+    model = None
+    if args.reference_from_data:
+        if not args.maps:
+            raise InputError(_swallowed_candidate(args.reference_from_data))
+        if len(args.maps) != 1:
+            after_dashes = any(path.startswith("-") for path in args.maps)
+            raise InputError(
+                f"MAPS: with --reference-from-data expected only CANDIDATE, found "
+                f"{len(args.maps)} paths ({', '.join(args.maps)}); "
+                + (
+                    "every argument after -- is a path: put the options before --."
+                    if after_dashes
+                    else "put CANDIDATE before --reference-from-data, or end the FUNC list "
+                    "with -- CANDIDATE after every option."
+                )
+            )
+        if args.events is None or args.t_r is None:
+            raise InputError(
+                "--reference-from-data: expected --events EVENTS.tsv and --t-r SECONDS too; "
+                "pass both."
+            )
+        with bars.stepping("load the candidate's maps"):
+            candidate = _name_unnamed(compare.load_maps(args.maps[0], "CANDIDATE"), contrasts)
+        model_params = dict(
+            t_r=args.t_r,
+            slice_time_ref=args.slice_time_ref,
+            hrf_model=args.hrf_model,
+            drift_model=args.drift_model,
+            high_pass=args.high_pass,
+            drift_order=args.drift_order,
+            min_onset=args.min_onset,
+            noise_model=args.noise_model,
+            mask_img=args.mask,
+            n_jobs=args.n_jobs,
+            **options.spm12_options(args),
+        )
+        if getattr(args, "fir_delays", None) is not None:
+            model_params["fir_delays"] = args.fir_delays
+        progress = fit_progress(
+            bars, args, args.noise_model, "reference: load and mask the run", "reference's maps"
+        )
+        reference, model, definitions = compare.reference_from_data(
+            args.reference_from_data,
+            args.events,
+            candidate,
+            contrasts,
+            convention=conv,
+            engine=args.engine,
+            keep_signals=args.explain,
+            progress=progress,
+            **model_params,
+        )
+        finish(progress)
+        files = compare.expand_func(args.reference_from_data)
+        reference_label = (
+            f"refglm fit (convention {conv.name}, engine {args.engine}, hrf {args.hrf_model}, "
+            f"{len(files)} file(s) from {files[0]})"
+        )
+        candidate_label = args.maps[0]
+    else:
+        if args.explain:
+            raise InputError(
+                "--explain: refits the reference, so it needs --reference-from-data FUNC... "
+                "--events E --t-r T; pass them (and only CANDIDATE)."
+            )
+        if len(args.maps) != 2:
+            raise InputError(
+                f"MAPS: expected REFERENCE and CANDIDATE, found {len(args.maps)} path(s); pass "
+                "two maps or folders, or use --reference-from-data."
+            )
+        with bars.stepping("load the maps"):
+            reference = compare.load_maps(args.maps[0], "REFERENCE")
+            candidate = compare.load_maps(args.maps[1], "CANDIDATE")
+        reference_label, candidate_label = args.maps
+    with bars.stepping("compare the maps (thresholds, clusters, peaks)"):
+        report = compare.compare_maps(
+            reference,
+            candidate,
+            args.tolerance,
+            conv,
+            reference_label,
+            candidate_label,
+            relative_tolerance=relative_tolerance,
+        )
+    if model is not None:
+        # the Δ slices are drawn over the reference fit's mean image
+        report.background = np.asarray(model.mean_img_data_, dtype=np.float64)
+    if args.explain:
+        report.explain = compare.explain_differences(
+            {key: candidate[key] for key in reference},
+            args.reference_from_data,
+            args.events,
+            definitions,
+            tolerance=args.tolerance,
+            box_voxels=args.explain_voxels,
+            reference_convention=conv,
+            relative_tolerance=relative_tolerance,
+            reference_maps=reference,
+            reference_model=model,
+            progress=bars,
+            **model_params,
+        )
+        report.allow_ties = args.allow_ties
+    return report
+
+
 def run(args) -> int:
     """Run ``refglm compare``; return 0 within tolerance, 1 beyond. Raises InputError.
 
@@ -216,89 +381,10 @@ def run(args) -> int:
 
     conv = get_convention(args.convention)
     contrasts = dict(options.parse_contrast(item) for item in args.contrast)
-    if args.reference_from_data:
-        if len(args.maps) != 1:
-            raise InputError(
-                f"MAPS: with --reference-from-data expected only CANDIDATE, found "
-                f"{len(args.maps)} paths ({', '.join(args.maps)}); put CANDIDATE before "
-                "--reference-from-data, or end the FUNC list with --."
-            )
-        if args.events is None or args.t_r is None:
-            raise InputError(
-                "--reference-from-data: expected --events EVENTS.tsv and --t-r SECONDS too; "
-                "pass both."
-            )
-        candidate = _name_unnamed(compare.load_maps(args.maps[0], "CANDIDATE"), contrasts)
-        model_params = dict(
-            t_r=args.t_r,
-            slice_time_ref=args.slice_time_ref,
-            hrf_model=args.hrf_model,
-            drift_model=args.drift_model,
-            high_pass=args.high_pass,
-            drift_order=args.drift_order,
-            min_onset=args.min_onset,
-            noise_model=args.noise_model,
-            mask_img=args.mask,
-            n_jobs=args.n_jobs,
-            **options.spm12_options(args),
-        )
-        if getattr(args, "fir_delays", None) is not None:
-            model_params["fir_delays"] = args.fir_delays
-        reference, model, definitions = compare.reference_from_data(
-            args.reference_from_data,
-            args.events,
-            candidate,
-            contrasts,
-            convention=conv,
-            engine=args.engine,
-            keep_signals=args.explain,
-            **model_params,
-        )
-        files = compare.expand_func(args.reference_from_data)
-        reference_label = (
-            f"refglm fit (convention {conv.name}, engine {args.engine}, hrf {args.hrf_model}, "
-            f"{len(files)} file(s) from {files[0]})"
-        )
-        candidate_label = args.maps[0]
-    else:
-        if args.explain:
-            raise InputError(
-                "--explain: refits the reference, so it needs --reference-from-data FUNC... "
-                "--events E --t-r T; pass them (and only CANDIDATE)."
-            )
-        if len(args.maps) != 2:
-            raise InputError(
-                f"MAPS: expected REFERENCE and CANDIDATE, found {len(args.maps)} path(s); pass "
-                "two maps or folders, or use --reference-from-data."
-            )
-        reference = compare.load_maps(args.maps[0], "REFERENCE")
-        candidate = compare.load_maps(args.maps[1], "CANDIDATE")
-        reference_label, candidate_label = args.maps
-    report = compare.compare_maps(
-        reference,
-        candidate,
-        args.tolerance,
-        conv,
-        reference_label,
-        candidate_label,
-        relative_tolerance=relative_tolerance,
-    )
-    if args.explain:
-        report.explain = compare.explain_differences(
-            {key: candidate[key] for key in reference},
-            args.reference_from_data,
-            args.events,
-            definitions,
-            tolerance=args.tolerance,
-            box_voxels=args.explain_voxels,
-            reference_convention=conv,
-            relative_tolerance=relative_tolerance,
-            reference_maps=reference,
-            reference_model=model,
-            **model_params,
-        )
-        report.allow_ties = args.allow_ties
-    compare.write_report(report, args.out)
+    with Bars() as bars:
+        report = _compare(args, conv, contrasts, relative_tolerance, bars)
+        with bars.stepping("figures, compare.md, compare.json, compare.html"):
+            compare.write_report(report, args.out)
     print(report.verdict)
     if report.explain:
         print(report.explain["message"])

@@ -27,6 +27,7 @@ that differs from the reference only by them follows the reference's convention.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import warnings
@@ -128,15 +129,24 @@ class _Result:
     def within(self, tolerance: float) -> bool:
         return self.masks_equal and self.max_abs <= tolerance
 
-    def as_dict(self) -> dict:
+    region: str = "mask"  # where the scores are computed: "mask" (every voxel) or "box"
+
+    def scores(self) -> dict:
+        """The scores alone: max_abs, n_beyond_tolerance, mean_abs, masks_equal, per_map."""
         return {
-            "name": self.conv.name,
-            "label": _label(self.conv),
             "max_abs": self.max_abs,
             "n_beyond_tolerance": self.n_beyond,
             "mean_abs": self.mean_abs,
             "masks_equal": self.masks_equal,
             "per_map": self.per_map,
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.conv.name,
+            "label": _label(self.conv),
+            **self.scores(),
+            "region": self.region,
             "same_maps": [c.name for c in self.same_maps],
         }
 
@@ -186,6 +196,30 @@ def _score(candidate, maps, keys, tolerance, relative, region=None) -> dict | No
     }
 
 
+class _NoBar:
+    """A progress bar that draws nothing (``progress=None``)."""
+
+    def update(self, n=1):
+        pass
+
+    def set_postfix_str(self, text, refresh=True):
+        pass
+
+    def close(self):
+        pass
+
+
+class _NoProgress:
+    """Progress that draws nothing: :func:`explain_differences` without ``progress``."""
+
+    def bar(self, total, desc, unit="vox"):
+        return _NoBar()
+
+    @contextlib.contextmanager
+    def stepping(self, desc):
+        yield
+
+
 def explain_differences(
     candidate: dict,
     func,
@@ -198,6 +232,7 @@ def explain_differences(
     relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE,
     reference_maps: dict | None = None,
     reference_model=None,
+    progress=None,
     **model_params,
 ) -> dict:
     r"""Which convention, or single-choice flip of one, reproduces the candidate?
@@ -246,6 +281,17 @@ def explain_differences(
     reference_model : FirstLevelModel or None
         The model that gave ``reference_maps`` (fitted with ``minimize_memory=False``
         for the tie check).
+    progress : object or None
+        Draws the steps: ``stepping(desc)`` (a context manager) and ``bar(total, desc,
+        unit)`` (``update``, ``set_postfix_str``, ``close``), as
+        ``refglm.cli.progress.Bars``; None draws nothing.
+
+    Every score is computed either on every voxel of the mask (``region`` ``'mask'``:
+    the baseline, the best variant, its base convention, the leaders refitted) or on
+    the box (``'box'``: the other rows of the ranking, each leader's row keeping its
+    whole-mask scores under ``mask``); ``regions`` says how many voxels each holds.
+    When ``reference_maps`` are given, the baseline is their own comparison with the
+    candidate (the one ``compare_maps``' verdict is made of), not a refit.
 
     Returns
     -------
@@ -255,11 +301,14 @@ def explain_differences(
         (name, label, max_abs, n_beyond_tolerance, mean_abs, per_map, within_tolerance, choices,
         same_maps), ``baseline`` (the reference convention's scores),
         ``best_base`` (the best flip's named convention's scores, or None),
-        ``also_within_tolerance``, ``ranking``, ``scored_maps``, ``relative``,
-        ``tolerance``, ``engine``, ``box``, ``n_variants``.
+        ``also_within_tolerance`` (on the whole mask), ``within_tolerance_on_box_only``,
+        ``ranking``, ``scored_maps``, ``relative``, ``tolerance``, ``engine``, ``box``,
+        ``regions``, ``n_variants``.
     """
     if engine is None:
         engine = "vectorized"
+    if progress is None:
+        progress = _NoProgress()
     run_imgs = _run_imgs(expand_func(func))
     params = _model_params(model_params)
     noise_model = params.get("noise_model", "ar1")
@@ -333,7 +382,7 @@ def explain_differences(
                 f"{', '.join(candidate[k].name for k in keys)}; expected --contrast NAME=EXPR "
                 "for each contrast the candidate names."
             )
-        return _Result(conv, **scores)
+        return _Result(conv, **scores, region="mask" if region is None else "box")
 
     full: dict = {}
     full_maps: dict = {}
@@ -344,8 +393,18 @@ def explain_differences(
             full[conv.name] = score(conv, full_maps[conv.name], None)
         return full[conv.name]
 
-    # the baseline, and the box around the largest difference from the reference
-    baseline = full_result(reference)
+    with progress.stepping(f"--explain: fit the reference convention {reference.name}"):
+        baseline = full_result(reference)
+    if reference_maps is not None and all(key in reference_maps for key in keys):
+        # the baseline's scores are the verdict's own comparison (the reference as the
+        # caller fitted it, with its engine), so that both say the same numbers; its
+        # fingerprint stays this fit's, against which the variants' maps are folded
+        verdict = score(reference, reference_maps, None)
+        verdict.fingerprint = baseline.fingerprint
+        full[reference.name] = baseline = verdict
+    support = np.zeros(candidate[keys[0]].data.shape, dtype=bool)
+    for key in keys:
+        support |= _support(candidate[key].data)
     region = None
     if box_voxels:
         ref_maps = full_maps[reference.name]
@@ -354,18 +413,17 @@ def explain_differences(
             stats = compare_arrays(ref_maps[key].data, candidate[key].data)
             if stats["max_abs"] > worst and stats["argmax_ijk"] is not None:
                 worst, center = stats["max_abs"], stats["argmax_ijk"]
-        if center is not None:
-            support = np.zeros(candidate[keys[0]].data.shape, dtype=bool)
-            for key in keys:
-                support |= _support(candidate[key].data)
-            if support.sum() > box_voxels:
-                region = _box_around(center, support, box_voxels)
+        if center is not None and support.sum() > box_voxels:
+            region = _box_around(center, support, box_voxels)
+    where = "every voxel" if region is None else f"the box of {int(region.sum())} voxels"
 
     # every variant on the region; identical maps folded into the first (simplest)
     groups: dict[str, _Result] = {}
     conventions = candidate_conventions(noise_model, params)
     skipped = []
+    bar = progress.bar(len(conventions), f"--explain: fit each variant on {where}", unit="variant")
     for conv in conventions:
+        bar.set_postfix_str(conv.name)
         try:
             result = (
                 score(conv, fit(conv, region), region) if region is not None else full_result(conv)
@@ -373,22 +431,35 @@ def explain_differences(
         except InputError as exc:  # a variant that cannot fit this run (e.g. SPM's ReML
             # finds no voxel of the effects of interest in the box): reported, not ranked
             skipped.append({"name": conv.name, "reason": " ".join(str(exc).split())})
+            bar.update(1)
             continue
+        bar.update(1)
         first = groups.get(result.fingerprint)
         if first is None:
             groups[result.fingerprint] = result
         else:
             first.same_maps.append(conv)
+    bar.close()
     ranking = sorted(groups.values(), key=lambda r: rank_key(r, tol))
 
+    refitted: dict = {}  # name -> the whole-mask result of a ranked (box) row
     if region is not None:
         # the box can miss sparse differences (a few voxels changing AR bin): the
         # leading variants and their bases are refitted on every voxel and ranked again
         leaders = []
+        bar = progress.bar(
+            min(N_LEADERS, len(ranking)),
+            "--explain: refit the leading variants on every voxel",
+            unit="variant",
+        )
         for result in ranking[:N_LEADERS]:
+            bar.set_postfix_str(result.conv.name)
             full_res = full_result(result.conv)
             full_res.same_maps = result.same_maps
+            refitted[result.conv.name] = full_res
             leaders.append(full_res)
+            bar.update(1)
+        bar.close()
         leaders.sort(key=lambda r: rank_key(r, tol))
         # leaders identical on every voxel are one explanation
         best = leaders[0]
@@ -402,31 +473,50 @@ def explain_differences(
     base_name = _describe(best.conv)[0]
     best_base = None
     if base_name in CONVENTIONS and base_name != best.conv.name:
-        best_base = full_result(CONVENTIONS[base_name])
+        with progress.stepping(f"--explain: fit convention {base_name} on every voxel"):
+            best_base = full_result(CONVENTIONS[base_name])
     # a cause for every voxel beyond tolerance; the best variant is a convention
     # choice only when its maps are not the reference convention's own
     other = best.fingerprint != baseline.fingerprint and best.conv.name != reference.name
-    voxels = account_for_voxels(
-        {key: candidate[key] for key in candidate},
-        reference_maps if reference_maps is not None else full_maps[reference.name],
-        reference_model if reference_model is not None else models[reference.name],
-        contrasts,
-        tolerance=tolerance,
-        relative_tolerance=relative_tolerance,
-        convention_maps=full_maps.get(best.conv.name) if other else None,
-        convention_label=_label(best.conv) if other else None,
-    )
+    with progress.stepping("--explain: give each voxel beyond tolerance a cause"):
+        voxels = account_for_voxels(
+            {key: candidate[key] for key in candidate},
+            reference_maps if reference_maps is not None else full_maps[reference.name],
+            reference_model if reference_model is not None else models[reference.name],
+            contrasts,
+            tolerance=tolerance,
+            relative_tolerance=relative_tolerance,
+            convention_maps=full_maps.get(best.conv.name) if other else None,
+            convention_label=_label(best.conv) if other else None,
+        )
     models.clear()
     explained = voxels["unexplained"] == 0
+    n_maps = len(keys)
     message = _message(best, baseline, best_base, reference, within, tol, relative)
     message = _with_causes(message, voxels, within, best, baseline, reference, tol, relative)
+    message += f" {_region_sentence(n_maps, int(support.sum()), region, refitted)}"
+    # "also within tolerance" is a verdict: only on the whole mask (the leaders refitted)
+    whole = list(refitted.values()) if region is not None else ranking
     also = [
         _label(r.conv)
-        for r in ranking
+        for r in whole
         if r.within(tol) and r.conv.name != best.conv.name and r.fingerprint != best.fingerprint
+    ]
+    box_only = [
+        _label(r.conv)
+        for r in ranking
+        if region is not None and r.within(tol) and r.conv.name not in refitted
     ]
     best_dict = best.as_dict()
     best_dict.update(within_tolerance=within, choices=best.conv.choices())
+    rows = []
+    for r in ranking:
+        row = r.as_dict()
+        if r.conv.name in refitted:
+            row["mask"] = refitted[r.conv.name].scores()
+        elif region is not None and r.conv.name == reference.name:
+            row["mask"] = baseline.scores()  # the baseline: every voxel, whatever its rank
+        rows.append(row)
     return {
         "message": message,
         "explained": explained,
@@ -435,7 +525,8 @@ def explain_differences(
         "baseline": baseline.as_dict(),
         "best_base": None if best_base is None else best_base.as_dict(),
         "also_within_tolerance": also,
-        "ranking": [r.as_dict() for r in ranking],
+        "within_tolerance_on_box_only": box_only,
+        "ranking": rows,
         "scored_maps": [candidate[k].name for k in keys],
         "relative": relative,
         "tolerance": tol,
@@ -444,8 +535,35 @@ def explain_differences(
         "skipped": skipped,
         "box": None
         if region is None
-        else {"voxels": int(region.sum()), "requested_mask_voxels": int(box_voxels)},
+        else {
+            "voxels": int(region.sum()),
+            "support_voxels": int((region & support).sum()),
+            "requested_mask_voxels": int(box_voxels),
+        },
+        "regions": {
+            "mask": {"voxels": int(support.sum()), "maps": n_maps},
+            "box": None
+            if region is None
+            else {"voxels": int(region.sum()), "support_voxels": int((region & support).sum())},
+        },
     }
+
+
+def _region_sentence(n_maps: int, mask_voxels: int, region, refitted: dict) -> str:
+    """Where the numbers of the --explain message are computed (the verdict: whole mask)."""
+    text = (
+        "Every number above is computed on every voxel of the mask (the "
+        f"{mask_voxels} voxels of the candidate's maps)"
+    )
+    if n_maps > 1:
+        text += f", a variant's voxels beyond tolerance summed over the {n_maps} scored maps"
+    if region is None:
+        return text + "."
+    return (
+        f"{text}; the variants were ranked on a box of {int(region.sum())} voxels around the "
+        f"largest difference and the {len(refitted)} leading ones refitted on every voxel "
+        "(the ranking table gives both)."
+    )
 
 
 def _with_causes(message, voxels, within, best, baseline, reference, tolerance, relative) -> str:
@@ -458,7 +576,9 @@ def _with_causes(message, voxels, within, best, baseline, reference, tolerance, 
     n = voxels["n_beyond"]
     if n == 0:
         return message
-    causes = f"the {n} voxels beyond tolerance are {counts_line(counts)}"
+    pairs = len(voxels["maps"])
+    over = f" over the {pairs} map pairs" if pairs > 1 else ""
+    causes = f"the {n} voxels beyond tolerance{over} are {counts_line(counts)}"
     if within or voxels["unexplained"]:
         return f"{message[:-1]}; {causes}."
     rest = max(m["max_abs_without_excused"] for m in voxels["maps"].values())
@@ -468,7 +588,7 @@ def _with_causes(message, voxels, within, best, baseline, reference, tolerance, 
         follows = f"the reference convention {reference.name}"
     return (
         f"candidate matches {follows} but for AR-bin ties and quantized tails, which are "
-        f"not convention choices: {causes}; max|Δ| over the other voxels {rest:.2g} "
+        f"not convention choices: {causes}; max|Δ| over the other voxels {rest:.3g} "
         f"(tolerance {tolerance:g}); baseline: reference convention {reference.name}, "
         f"{_residual(baseline, tolerance, relative)}."
     )
@@ -476,7 +596,7 @@ def _with_causes(message, voxels, within, best, baseline, reference, tolerance, 
 
 def _residual(result: _Result, tolerance: float, relative: bool) -> str:
     what = "max|Δ|/max|candidate|" if relative else "max|Δ|"
-    text = f"{what} {result.max_abs:.2g}"
+    text = f"{what} {result.max_abs:.3g}"
     if result.max_abs > tolerance or not result.masks_equal:
         text += f", {result.n_beyond} voxels beyond tolerance"
         if not result.masks_equal:
@@ -509,7 +629,7 @@ def _message(best, baseline, best_base, reference, explained, tolerance, relativ
             + (
                 ""
                 if best.conv.name == reference.name
-                else f"; the closest, {_label(best.conv)}, leaves {best.max_abs:.2g}"
+                else f"; the closest, {_label(best.conv)}, leaves {best.max_abs:.3g}"
             )
             + ")"
         )
@@ -522,7 +642,7 @@ def _message(best, baseline, best_base, reference, explained, tolerance, relativ
         closest = (
             f"the closest variant, {_label(best.conv)}{use}{spm_like}, leaves "
             f"{_residual(best, tolerance, relative)} (tolerance {tolerance:g}), against "
-            f"{baseline.max_abs:.2g} for the reference convention {reference.name}: "
+            f"{baseline.max_abs:.3g} for the reference convention {reference.name}: "
             f"{baseline.max_abs / best.max_abs:.3g} times smaller, still beyond tolerance"
         )
     return f"no convention choice explains this: {closest}; {_PARAMETER_HINT}."

@@ -138,6 +138,7 @@ def reference_from_data(
     convention="nistats",
     engine: str = "statsmodels",
     keep_signals: bool = False,
+    progress=None,
     **model_params,
 ):
     """Fit the reference with refglm and compute the maps the candidate has.
@@ -157,6 +158,8 @@ def reference_from_data(
     keep_signals : bool
         Keep the model's scaled signals (``minimize_memory=False``): ``--explain``
         refits voxels of it (AR-bin ties).
+    progress : callable or None
+        The fit's progress callback (``FirstLevelModel(progress=...)``).
 
     Returns
     -------
@@ -170,6 +173,7 @@ def reference_from_data(
         convention=convention,
         engine=engine,
         minimize_memory=not keep_signals,
+        progress=progress,
     ).fit(_run_imgs(expand_func(func)), events)
     definitions = _default_contrasts(model.design_matrices_[0].columns)
     definitions.update(contrasts or {})

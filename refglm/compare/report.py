@@ -2,13 +2,15 @@
 
 :class:`PairReport` holds one pair of maps' agreement, :class:`CompareReport`
 every pair's and the verdict; :func:`write_report` draws the figures
-(:mod:`refglm.plotting.compare`) and writes the three files.
+(:mod:`refglm.plotting.compare`) and writes the three files. The Markdown and the
+HTML show the same tables (:func:`report_tables`): ``compare.html`` is rendered from
+the template ``compare.html`` of ``refglm.report`` (the tutorial report's stylesheet),
+through ``refglm.report.render_report``, the one HTML path.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
 import math
 from dataclasses import dataclass, field
@@ -17,13 +19,22 @@ from pathlib import Path
 import numpy as np
 
 from refglm import io
+from refglm._version import __version__
 from refglm.compare.accounting import CAUSE_NAMES, EXCUSED, counts_line
 from refglm.compare.agreement import finite_or_zero, support
 from refglm.compare.causes import CAUSES
 from refglm.compare.maps import StatMap
-from refglm.plotting import bland_altman_png, delta_slices_png
+from refglm.plotting.compare import bland_altman_png, delta_slices_png
+from refglm.report import render_report
 
-__all__ = ["PairReport", "CompareReport", "report_markdown", "report_html", "write_report"]
+__all__ = [
+    "PairReport",
+    "CompareReport",
+    "report_markdown",
+    "report_html",
+    "report_context",
+    "write_report",
+]
 
 
 @dataclass
@@ -81,6 +92,8 @@ class CompareReport:
     explain: dict | None = None
     relative_tolerance: float | None = None
     allow_ties: bool = True
+    #: the mean EPI behind the slices of Δ (the reference fit's), or None
+    background: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def causes(self) -> dict | None:
@@ -202,6 +215,9 @@ class CompareReport:
                 if not self._excused(worst)
                 else ("voxels beyond it that are not ties or tails")
             )
+            if n > 1:
+                total = sum(p.stats["n_beyond_tolerance"] - self._excused(p) for p in self.pairs)
+                what += f", {total} over the {n} map pairs"
             problems.append(f"{self._describe_pair(worst)}; {beyond} {what}); {masks}")
         if self.only_reference:
             problems.append(
@@ -239,15 +255,27 @@ class CompareReport:
 
 
 def _fmt(value, digits: int = 3) -> str:
+    """A value as both reports print it: 3 significant digits, lists as ``a, b, c``."""
     if value is None:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float):
         if math.isinf(value):
             return "inf"
         return f"{value:.{digits}g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v, digits) for v in value) or "–"
     return str(value)
+
+
+def _is_number(value) -> bool:
+    """A cell the HTML aligns right and never wraps: a number (not a bool, not text)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _md_table(header, rows) -> list[str]:
@@ -261,9 +289,10 @@ def _pair_tables(pair: PairReport):
     s = pair.stats
     tables = [
         (
-            "Agreement",
+            "Agreement (on the union of both maps' supports)",
             ["quantity", "value"],
             [
+                ["voxels compared (union of the supports)", s["n_reference"] + s["only_candidate"]],
                 ["voxels in reference", s["n_reference"]],
                 ["voxels in candidate", s["n_candidate"]],
                 ["voxels only in reference", s["only_reference"]],
@@ -330,31 +359,58 @@ def _pair_tables(pair: PairReport):
 
 
 def _explain_lines(ex: dict, top: int = 12) -> tuple[str, list, list]:
-    what = "max |Δ| / max |candidate|" if ex.get("relative") else "max |Δ|"
-    rows = [
-        [
-            r["label"],
-            r["name"],
-            r["max_abs"],
-            r["n_beyond_tolerance"],
-            r["mean_abs"],
-            ", ".join(r["same_maps"]) or "–",
-        ]
-        for r in ex["ranking"][:top]
-    ]
+    """The ranking of --explain: a note saying where each number is computed, the table.
+
+    Without a box every score is on every voxel of the mask. With one, each row's scores
+    are on the box (the variants are ranked there) and the leading rows, refitted on
+    every voxel, have their whole-mask scores beside: the verdict is made of those.
+    """
+    relative = ex.get("relative")
+    what = "max |Δ| / max |candidate|" if relative else "max |Δ|"
+    regions = ex.get("regions") or {}
+    mask = regions.get("mask") or {}
+    n_maps = mask.get("maps", len(ex.get("scored_maps", [])))
+    box = ex.get("box")
+    summed = "voxels beyond tolerance" + (f" (summed over {n_maps} maps)" if n_maps > 1 else "")
     note = (
         f"engine {ex['engine']}; {ex.get('n_variants', len(ex['ranking']))} variants (every "
         "named convention and every single-choice flip of each); scored on "
         f"{', '.join(ex.get('scored_maps', []))} with tolerance {ex.get('tolerance', 0):g}; "
-        + (
-            f"ranked on a cube of {ex['box']['voxels']} voxels around the largest difference; "
-            "the leading variants refitted on every voxel"
-            if ex["box"]
-            else "ranked on every voxel"
-        )
-        + "; variants with bitwise identical maps share a row"
     )
-    header = ["variant", "--convention", what, "voxels beyond tolerance", "mean |Δ|", "same maps"]
+    if box:
+        note += (
+            f"ranked on a box of {box['voxels']} voxels around the largest difference "
+            f"({box.get('support_voxels', box['voxels'])} of them in the candidate's maps), "
+            f"the {sum('mask' in r for r in ex['ranking'])} leading variants refitted on every "
+            f"voxel of the mask ({mask.get('voxels', '–')} voxels): the verdict is theirs"
+        )
+        header = [
+            "variant",
+            "--convention",
+            f"{what} on the box",
+            f"{summed} on the box",
+            "mean |Δ| on the box",
+            f"{what} on the mask",
+            f"{summed} on the mask",
+            "same maps",
+        ]
+    else:
+        note += f"ranked on every voxel of the mask ({mask.get('voxels', '–')} voxels)"
+        header = ["variant", "--convention", what, summed, "mean |Δ|", "same maps"]
+    note += "; variants with bitwise identical maps share a row"
+    shown = ex["ranking"][:top]
+    reference = (ex.get("baseline") or {}).get("name")
+    if reference is not None and all(r["name"] != reference for r in shown):
+        # the reference convention's own row, whatever its rank: the baseline
+        shown += [r for r in ex["ranking"] if r["name"] == reference]
+        note += f"; the last row is the reference convention's, ranked below the first {top}"
+    rows = []
+    for r in shown:
+        row = [r["label"], r["name"], r["max_abs"], r["n_beyond_tolerance"], r["mean_abs"]]
+        if box:
+            whole = r.get("mask") or {}
+            row += [whole.get("max_abs"), whole.get("n_beyond_tolerance")]
+        rows.append(row + [", ".join(r["same_maps"]) or "–"])
     return note, header, rows
 
 
@@ -468,6 +524,37 @@ def _causes_tables(report: CompareReport):
     return note, tables
 
 
+def _unpaired(report: CompareReport) -> str:
+    return (
+        "Unpaired maps: missing from the candidate (fails the verdict) "
+        f"{_fmt(report.only_reference)}; not compared (no reference map) "
+        f"{_fmt(report.only_candidate)}."
+    )
+
+
+def _tolerance_text(report: CompareReport) -> str:
+    text = f"{report.tolerance:g} on statistics (z, t, F, p)"
+    if report.relative_tolerance is not None:
+        text += f", {report.relative_tolerance:g} relative on effects and variances"
+    return text
+
+
+def _region_text(report: CompareReport) -> str:
+    """Where the verdict's numbers are computed."""
+    sizes = sorted({p.stats["n_reference"] + p.stats["only_candidate"] for p in report.pairs})
+    if not sizes:
+        voxels = "–"
+    elif len(sizes) == 1:
+        voxels = str(sizes[0])
+    else:
+        voxels = f"{sizes[0]} to {sizes[-1]}"
+    return (
+        "every pair of maps on the union of their supports (finite, non-zero voxels: "
+        f"{voxels} voxels), the whole mask; thresholds and tables under convention "
+        f"{report.convention}"
+    )
+
+
 def report_markdown(report: CompareReport) -> str:
     """The report as Markdown: verdict, explain ranking, and each pair's tables."""
     lines = [
@@ -475,24 +562,15 @@ def report_markdown(report: CompareReport) -> str:
         "",
         f"- reference: `{report.reference}`",
         f"- candidate: `{report.candidate}`",
-        f"- tolerance: {report.tolerance:g} on statistics (z, t, F, p)"
-        + (
-            f", {report.relative_tolerance:g} relative on effects and variances"
-            if report.relative_tolerance is not None
-            else ""
-        )
-        + f"; thresholds and tables: convention `{report.convention}`",
+        f"- tolerance: {_tolerance_text(report)}; thresholds and tables: convention "
+        f"`{report.convention}`",
+        f"- compared on: {_region_text(report)}",
         "",
         f"**Verdict: {report.verdict}**",
         "",
     ]
     if report.only_reference or report.only_candidate:
-        lines += [
-            f"Unpaired maps: missing from the candidate (fails the verdict) "
-            f"{report.only_reference or '–'}; not compared (no reference map) "
-            f"{report.only_candidate or '–'}.",
-            "",
-        ]
+        lines += [_unpaired(report), ""]
     if report.explain:
         note, header, rows = _explain_lines(report.explain)
         lines += ["## Explain", "", f"**{report.explain['message']}**", "", f"({note})", ""]
@@ -510,54 +588,71 @@ def report_markdown(report: CompareReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html_table(header, rows) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
+def _html_table(header, rows, title: str = "") -> dict:
+    """A table for the template: each cell's text and whether it is a number."""
+    return {
+        "title": title,
+        "header": [{"text": h, "num": False} for h in header],
+        "rows": [[{"text": _fmt(c), "num": _is_number(c)} for c in row] for row in rows],
+    }
+
+
+def _anchor(name: str) -> str:
+    return "pair-" + "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+
+
+def report_context(report: CompareReport) -> dict:
+    """What the template ``compare.html`` shows: the same tables as ``compare.md``."""
+    context = dict(
+        version=__version__,
+        reference=report.reference,
+        candidate=report.candidate,
+        tolerance=f"{report.tolerance:g}",
+        tolerance_text=_tolerance_text(report),
+        region_text=_region_text(report),
+        convention=report.convention,
+        verdict=report.verdict,
+        within_tolerance=report.within_tolerance,
+        unpaired=_unpaired(report) if report.only_reference or report.only_candidate else "",
+        explain=None,
+        causes=None,
+        pairs=[],
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if report.explain:
+        note, header, rows = _explain_lines(report.explain)
+        context["explain"] = dict(
+            message=report.explain["message"], note=note, table=_html_table(header, rows)
+        )
+    if report.causes:
+        note, tables = _causes_tables(report)
+        context["causes"] = dict(
+            note=note, tables=[_html_table(h, r, title) for title, h, r in tables]
+        )
+    for pair in report.pairs:
+        context["pairs"].append(
+            dict(
+                name=pair.name,
+                anchor=_anchor(pair.name),
+                tables=[_html_table(h, r, title) for title, h, r in _pair_tables(pair)],
+                figures=[
+                    dict(
+                        caption=caption,
+                        src="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                    )
+                    for caption, png in pair.figures.items()
+                ],
+            )
+        )
+    return context
 
 
 def report_html(report: CompareReport) -> str:
-    """The report as one self-contained HTML page (figures embedded as base64 PNG)."""
-    esc = html.escape
-    ok = report.within_tolerance
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>refglm compare</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-        "padding:2px 6px;text-align:right}th{background:#eee}.ok{color:#1a7f37}"
-        ".bad{color:#cf222e}img{max-width:100%}</style></head><body>",
-        "<h1>refglm compare</h1>",
-        f"<p>reference: <code>{esc(report.reference)}</code><br>candidate: "
-        f"<code>{esc(report.candidate)}</code><br>tolerance {report.tolerance:g}; thresholds "
-        f"and tables: convention <code>{esc(report.convention)}</code></p>",
-        f"<h2 class='{'ok' if ok else 'bad'}'>{esc(report.verdict)}</h2>",
-    ]
-    if report.explain:
-        note, header, rows = _explain_lines(report.explain)
-        parts += [
-            "<h2>Explain</h2>",
-            f"<p><b>{esc(report.explain['message'])}</b> ({esc(note)})</p>",
-            _html_table(header, rows),
-        ]
-    if report.causes:
-        note, tables = _causes_tables(report)
-        parts += ["<h2>Causes of the voxels beyond tolerance</h2>", f"<p>{esc(note)}</p>"]
-        for title, header, rows in tables:
-            parts += [f"<h3>{esc(title)}</h3>", _html_table(header, rows)]
-    for pair in report.pairs:
-        parts.append(f"<h2>{esc(pair.name)}</h2>")
-        for title, header, rows in _pair_tables(pair):
-            parts += [f"<h3>{esc(title)}</h3>", _html_table(header, rows)]
-        for caption, png in pair.figures.items():
-            data = base64.b64encode(png).decode("ascii")
-            parts.append(
-                f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,{data}'>"
-                f"<figcaption>{esc(caption)}</figcaption></figure>"
-            )
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    """The report as one self-contained HTML page (figures embedded as base64 PNG).
+
+    Rendered from the template ``compare.html`` beside the tutorial's ``report.html``
+    (``refglm.report.render_report``), with the same stylesheet.
+    """
+    return render_report(report_context(report), "compare.html")
 
 
 def _jsonable(obj):
@@ -580,11 +675,31 @@ def write_report(report: CompareReport, out_dir) -> list[Path]:
             continue
         a, b = finite_or_zero(map_a.data), finite_or_zero(map_b.data)
         union = support(map_a.data) | support(map_b.data)
-        pair.figures["Bland–Altman: " + pair.name] = bland_altman_png(
-            a, b, union, f"Bland–Altman: {pair.name}"
+        pair.figures[
+            f"Bland–Altman: {pair.name}. Each voxel of the union of the supports: the mean of "
+            "the two maps against their difference; the solid line is the mean difference, "
+            "the dashed ones the limits of agreement (mean ± 1.96 SD)."
+        ] = bland_altman_png(a, b, union, f"Bland–Altman: {pair.name}")
+        background = report.background
+        if background is not None and background.shape != a.shape:
+            background = None
+        behind = (
+            "the reference fit's mean EPI"
+            if background is not None
+            else "the reference map's support (grey)"
         )
-        pair.figures["Δ = candidate − reference: " + pair.name] = delta_slices_png(
-            a, b, union, map_a.affine, f"Δ: {pair.name}"
+        pair.figures[
+            f"Δ = candidate − reference: {pair.name}. Three axial cuts (the largest |Δ| and the "
+            "slices with most |Δ|) in the neurological convention (L = subject's left), over "
+            f"{behind}; voxels with Δ = 0 are not drawn."
+        ] = delta_slices_png(
+            a,
+            b,
+            union,
+            map_a.affine,
+            f"Δ: {pair.name}",
+            background=background,
+            reference_support=support(map_a.data),
         )
     with io.staged_output_dir(out_dir) as stage:
         io.atomic_write_text(stage / "compare.md", report_markdown(report))

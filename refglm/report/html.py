@@ -19,6 +19,7 @@ Nothing in it depends on the time of the run.
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import numpy as np
@@ -97,11 +98,36 @@ def _cluster_cell(m) -> str:
     return cluster_rule_text(m.cluster_threshold, "cell") or "all"
 
 
+#: A number as a reader sees one: a voxel's indices (``51, 29, 36``), or one value with
+#: its sign, decimals and exponent (``-5.04e-14``, ``1e-06``, ``0.0836``).
+_NUMBER = re.compile(r"\d+(?:, \d+){2}|[-+\u2212]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _numbers_nowrap(text):
+    """``text`` escaped, each number in ``<span class="nw">`` (the template's filter).
+
+    A table cell or a sentence may wrap between words, never inside a number: the
+    stylesheet of ``compare.html`` gives ``.nw`` ``white-space: nowrap``.
+    """
+    from markupsafe import Markup, escape
+
+    text = str(text)
+    out, last = [], 0
+    for match in _NUMBER.finditer(text):
+        out += [escape(text[last : match.start()]), Markup('<span class="nw">')]
+        out += [escape(match.group()), Markup("</span>")]
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
 def render_report(context: dict, template: str = "report.html") -> str:
     """Render a template of ``refglm/report/templates/`` with ``context`` (jinja2, autoescaped).
 
     The one HTML path of refglm: the tutorial's and ``refglm fit``'s
-    ``report.html`` and ``refglm compare``'s ``compare.html``.
+    ``report.html`` and ``refglm compare``'s ``compare.html``, which share their
+    stylesheet (``_style.html``). The filter ``numbers_nowrap`` keeps each number of a
+    text on one line (:func:`_numbers_nowrap`).
     """
     import jinja2
 
@@ -112,6 +138,7 @@ def render_report(context: dict, template: str = "report.html") -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["numbers_nowrap"] = _numbers_nowrap
     return env.get_template(template).render(**context)
 
 

@@ -229,6 +229,19 @@ def test_one_path_without_reference_data_exits_2(tmp_path):
     assert main([str(tmp_path / "a")]) == EXIT_INPUT
 
 
+def test_a_candidate_swallowed_by_reference_from_data_is_named(tmp_path, capsys):
+    """``--reference-from-data a.img b.img cand/``: argparse gives cand/ to FUNC."""
+    _save(tmp_path / "cand", _z_map())
+    func = [str(tmp_path / "a.img"), str(tmp_path / "b.img")]
+    argv = ["--reference-from-data", *func, str(tmp_path / "cand"), "--events", "e.tsv"]
+    assert main([*argv, "--t-r", "2"]) == EXIT_INPUT
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("refglm: error: MAPS: expected CANDIDATE, found none: ")
+    assert f"({tmp_path / 'cand'} included, a folder or a statistical map, so likely the " in line
+    fix = f"`refglm compare {tmp_path / 'cand'} --reference-from-data {' '.join(func)} ...`"
+    assert fix in line
+
+
 @pytest.fixture
 def written_report(tmp_path):
     _save(tmp_path / "a", _z_map())

@@ -477,3 +477,83 @@ def test_voxel_trace_writes_mathtext(rng):
 def test_voxel_trace_writes_output_file(rng, tmp_path):
     fig = plotting.plot_voxel_trace(_trace(rng), output_file=tmp_path / "t.png")
     assert (tmp_path / "t.png").read_bytes() == plotting.figure_png(fig)
+
+
+# ------------------------------------------------------------------ refglm compare's figures
+
+
+def _delta_pair(x_mm, affine=SPM_AFFINE):
+    """Two maps on the brain of ``_blob``'s grid that differ by a blob at ``x_mm``."""
+    shape = (64, 64, 64)
+    union = np.zeros(shape, bool)
+    union[8:56, 8:56, 8:56] = True
+    a = np.where(union, 1.0, 0.0)
+    b = a + _blob(x_mm, affine, shape=shape, value=0.5)[0]
+    return a, b, union
+
+
+def _delta_figure(x_mm, **kwargs):
+    from refglm.plotting.compare import delta_slices_figure
+
+    a, b, union = _delta_pair(x_mm)
+    return delta_slices_figure(a, b, union, SPM_AFFINE, **kwargs)
+
+
+def test_delta_slices_are_neurological_left_on_left():
+    left, right = _hot_columns(_delta_figure(-60)), _hot_columns(_delta_figure(60))
+    assert left.size and right.size
+    assert left.mean() + 60 < right.mean()
+
+
+def test_delta_slices_mark_left_and_right_above_each_cut():
+    fig = _delta_figure(-60)
+    texts = [t.get_text() for t in _text_artists(fig)]
+    assert texts.count("L") == texts.count("R") == 3
+    assert not _labels_touch_data(fig, 3)
+
+
+def test_delta_slices_cut_through_the_largest_difference():
+    """Four slabs of small Δ hold most |Δ|; one voxel elsewhere holds the largest."""
+    from refglm.plotting.compare import delta_slices_figure
+
+    a, b, union = _delta_pair(-60)
+    b = a.copy()
+    for k in (12, 20, 28, 44):  # z = -30, -6, 18, 66 mm
+        b[10:54, 10:54, k] += 0.1
+    b[30, 30, 36] += 1.0  # z = 42 mm
+    texts = [t.get_text() for t in _text_artists(delta_slices_figure(a, b, union, SPM_AFFINE))]
+    assert "z = 42 mm" in texts
+
+
+def _grey_levels(fig):
+    """Distinct grey levels inside the panels (the background where Δ is not drawn)."""
+    rgb = _rgb(fig)
+    levels = set()
+    for r0, r1, c0, c1 in _boxes(fig, fig.axes[:3]):
+        panel = rgb[r0:r1, c0:c1]
+        grey = (np.ptp(panel, axis=2) < 1e-3) & (panel[..., 0] > 0.02)
+        levels |= set(np.round(panel[grey][:, 0], 3))
+    return levels
+
+
+def test_delta_slices_draw_the_mean_epi_behind():
+    grid = np.indices((64, 64, 64)).sum(axis=0).astype(float)  # a gradient "EPI"
+    with_epi = _grey_levels(_delta_figure(-60, background=grid))
+    support_only = _grey_levels(_delta_figure(-60))
+    assert len(support_only) <= 2 < 20 < len(with_epi)
+
+
+def test_bland_altman_names_its_reference_lines_in_a_legend():
+    from refglm.plotting.compare import bland_altman_figure
+
+    a, b, union = _delta_pair(-60)
+    fig = bland_altman_figure(a, b, union)
+    (legend,) = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    labels = [t.get_text() for t in legend.get_texts()]
+    diff = (b - a)[union]
+    mu, sd = diff.mean(), diff.std()
+    assert labels == [
+        f"voxels ({union.sum()})",
+        f"mean Δ = {mu:.3g}",
+        f"mean ± 1.96 SD = {mu - 1.96 * sd:.3g} … {mu + 1.96 * sd:.3g}",
+    ]
