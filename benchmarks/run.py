@@ -188,6 +188,8 @@ def ratio_words(ratios: list[float]) -> str:
 
 
 def verdict(value: float, limit: float) -> str:
+    if value != value:  # NaN: the variant did not run
+        return "not measured"
     return "met" if value <= limit else "NOT met"
 
 
@@ -268,8 +270,9 @@ def main(argv=None) -> int:
     for r in range(args.rounds):
         elapsed = time.perf_counter() - started
         if r >= args.min_rounds and elapsed + max(round_s) > 60 * args.budget_minutes:
+            left = f"round {r + 1}" if r + 1 == args.rounds else f"rounds {r + 1}-{args.rounds}"
             print(
-                f"(rounds {r + 1}-{args.rounds} skipped: another round would end past the "
+                f"({left} not run: another round would end past the "
                 f"{args.budget_minutes:g}-minute budget; the machine is slower than usual)"
             )
             break
