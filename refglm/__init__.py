@@ -4,6 +4,11 @@ Every voxel is fitted in the open with statsmodels (OLS pass, AR(1)
 estimate, GLSAR on whitened data); the nistats SPM auditory tutorial is
 reproduced exactly under the default ``'nistats'`` convention.
 
+``refglm.FirstLevelModel`` computes under that ``'nistats'`` convention; code written for
+nilearn 0.14.1 ports by importing from ``refglm.nilearn`` instead of ``nilearn`` (its
+names, signatures, defaults and numbers), code written for nistats 0.0.1b1 from
+``refglm.nistats`` instead of ``nistats``.
+
 The public names load on first use (PEP 562 ``__getattr__``), so that
 ``import refglm`` and ``refglm --help`` load no numerics, statsmodels,
 pandas, nibabel, matplotlib or jinja2.

@@ -1,6 +1,8 @@
 """The nistats-shaped image API: images in, images out.
 
-- :class:`FirstLevelModel` (:mod:`.model`): fit one run, compute contrasts;
+- :class:`FirstLevelModel` (:mod:`.model`): fit one run or several, compute contrasts
+  (fixed effects of the runs);
+- :func:`concat_imgs`, :func:`mean_img` (:mod:`.images`): the tutorials' image steps;
 - :func:`map_threshold`, :func:`get_clusters_table` (:mod:`.thresholding`): the image
   versions of ``refglm.inference``'s, with a convention's choices;
 - the design of a run (:mod:`.run`), the summaries the writers take
@@ -28,11 +30,16 @@ __all__ = [
     "TraceStep",
     "VoxelTrace",
     "format_value",
+    "concat_imgs",
+    "mean_img",
+    "check_sample_masks",
+    "confound_regressors",
 ]
 
-_MODEL_NAMES = frozenset({"FirstLevelModel", "OUTPUT_TYPES"})
+_MODEL_NAMES = frozenset({"FirstLevelModel", "OUTPUT_TYPES", "check_sample_masks"})
+_IMAGES_NAMES = frozenset({"concat_imgs", "mean_img"})
 _THRESHOLDING_NAMES = frozenset({"map_threshold", "get_clusters_table"})
-_RUN_NAMES = frozenset({"frame_times", "first_level_design", "run_design"})
+_RUN_NAMES = frozenset({"frame_times", "first_level_design", "run_design", "confound_regressors"})
 _SUMMARY_NAMES = frozenset(
     {"ContrastSummary", "ThresholdedMap", "model_parameters", "table_params"}
 )
@@ -46,6 +53,8 @@ def __getattr__(name):
     # one module of this package does not load the others' dependencies
     if name in _MODEL_NAMES:
         import refglm.first_level.model as module
+    elif name in _IMAGES_NAMES:
+        import refglm.first_level.images as module
     elif name in _THRESHOLDING_NAMES:
         import refglm.first_level.thresholding as module
     elif name in _RUN_NAMES:

@@ -29,6 +29,7 @@ from refglm.glm.design.events import check_events
 __all__ = [
     "frame_times",
     "first_level_design",
+    "confound_regressors",
     "run_design",
     "SPM_HRF_MODELS",
     "SPM_MICROTIME_RESOLUTION",
@@ -67,11 +68,60 @@ def frame_times(n_scans: int, t_r: float, slice_time_ref: float = 0.0) -> np.nda
     return np.linspace(start, end, n_scans)
 
 
-def first_level_design(model, n_scans: int, events) -> pd.DataFrame:
+def confound_regressors(confounds, n_scans: int, run: int = 0):
+    """A run's confounds as ``(values, names)`` for the design's ``add_regs``.
+
+    A DataFrame gives its columns' names; an array (n_scans, k) the names
+    ``confound_0 .. confound_{k-1}``; a path to a ``.tsv`` (tab-separated) or ``.csv``
+    file is read as a table with a header. The rows must be the run's scans.
+    # nilearn 0.14.1 glm/first_level/first_level.py _create_single_design: DataFrame ->
+    # columns.tolist() and to_numpy(); ndarray -> [f"confound_{i}" ...]; "Rows in
+    # confounds does not match n_scans in run_img at index {run_idx}."; nistats 0.0.1b1
+    # first_level_model.py fit: confounds[run_idx].values and .columns.tolist()
+
+    Returns
+    -------
+    values : ndarray (n_scans, k) ; names : list of str
+    """
+    if isinstance(confounds, str) or hasattr(confounds, "__fspath__"):
+        path = str(confounds)
+        if path.endswith(".tsv"):
+            confounds = pd.read_csv(path, sep="\t")
+        elif path.endswith(".csv"):
+            confounds = pd.read_csv(path)
+        else:
+            raise InputError(
+                f"confounds: expected a DataFrame, an array or a .tsv/.csv file, found "
+                f"{path!r}; save the table as .tsv (tab-separated) or .csv."
+            )
+    if isinstance(confounds, pd.DataFrame):
+        names = [str(c) for c in confounds.columns]
+        values = confounds.to_numpy()
+    else:
+        values = np.asarray(confounds)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.ndim != 2:
+            raise InputError(
+                f"confounds: expected a 2-D array (n_scans, n_confounds), found shape "
+                f"{values.shape}."
+            )
+        names = [f"confound_{i}" for i in range(values.shape[1])]
+    if values.shape[0] != n_scans:
+        raise InputError(
+            f"confounds: expected {n_scans} rows (the scans of run {run}), found "
+            f"{values.shape[0]}; pass one row per scan (nilearn: 'Rows in confounds does not "
+            f"match n_scans in run_img at index {run}')."
+        )
+    return values, names
+
+
+def first_level_design(model, n_scans: int, events, confounds=None) -> pd.DataFrame:
     """The design matrix ``model.fit`` builds for a run of ``n_scans`` scans with ``events``.
 
     :func:`frame_times`, then ``make_first_level_design_matrix`` with the model's
-    ``hrf_model``, drifts, ``fir_delays`` and ``min_onset`` and its convention's
+    ``hrf_model``, drifts, ``fir_delays`` and ``min_onset``, the run's ``confounds``
+    (:func:`confound_regressors`, after the event regressors) and its convention's
     HRF formula.
 
     Parameters
@@ -80,6 +130,7 @@ def first_level_design(model, n_scans: int, events) -> pd.DataFrame:
         Fitted or not: only its parameters are read.
     n_scans : int
     events : pandas.DataFrame or path to a TSV
+    confounds : pandas.DataFrame, ndarray, path or None
 
     Returns
     -------
@@ -89,10 +140,19 @@ def first_level_design(model, n_scans: int, events) -> pd.DataFrame:
         events = io.read_events(events)
     conv = get_convention(model.convention)
     if conv.design_builder == "spm_fMRI_design":
+        if confounds is not None:
+            raise InputError(
+                "confounds: expected None under design_builder 'spm_fMRI_design' (SPM's "
+                "multiple regressors are not implemented), found a table; use "
+                "convention='nistats' or 'nilearn'."
+            )
         return spm_design(model, n_scans, events)
     check_design_parameters(model)
     oversampling = getattr(model, "oversampling", None)
     extra = {} if oversampling is None else {"oversampling": oversampling}
+    if confounds is not None:
+        extra["add_regs"], extra["add_reg_names"] = confound_regressors(confounds, n_scans)
+    fir_delays = model.fir_delays
     return make_first_level_design_matrix(
         frame_times(n_scans, model.t_r, model.slice_time_ref),
         events,
@@ -100,17 +160,17 @@ def first_level_design(model, n_scans: int, events) -> pd.DataFrame:
         drift_model=model.drift_model,
         high_pass=model.high_pass,
         drift_order=model.drift_order,
-        fir_delays=list(model.fir_delays),
+        fir_delays=None if fir_delays is None else list(fir_delays),
         min_onset=model.min_onset,
         convention=conv.hrf_formula,
         **extra,
     )
 
 
-def run_design(model, events, design_matrices, n_scans: int):
+def run_design(model, events, design_matrices, n_scans: int, confounds=None):
     """The run's design (a DataFrame) and its float64 array ``X``, checked against the run.
 
-    Built from ``events`` with :func:`first_level_design` when
+    Built from ``events`` (and ``confounds``) with :func:`first_level_design` when
     ``design_matrices`` is None. The design must have fewer columns than the
     run has scans; a rank-deficient one is warned about, naming the caller of
     ``fit``/``fit_array`` (``stacklevel=4``: run_design, _fit_run, fit_array).
@@ -121,7 +181,7 @@ def run_design(model, events, design_matrices, n_scans: int):
                 "events: expected a DataFrame or a TSV path, found None; pass the run's "
                 "events.tsv (or design_matrices=)."
             )
-        design = first_level_design(model, n_scans, events)
+        design = first_level_design(model, n_scans, events, confounds)
     else:
         design = design_matrices[0] if isinstance(design_matrices, list) else design_matrices
         if not isinstance(design, pd.DataFrame) or design.shape[0] != n_scans:

@@ -50,7 +50,7 @@ from refglm.glm.contrasts import (
     z_from_p,
 )
 from refglm.glm.engines import check_noise_model
-from refglm.glm.engines.statsmodels import contrast_cov, glsar_class
+from refglm.glm.engines.statsmodels import contrast_cov, glsar_class, residual_variance
 from refglm.glm.noise import ar1_whiten, bin_rho, estimate_rho
 from refglm.glm.scaling import signal_dtype
 
@@ -128,6 +128,11 @@ def trace_voxel(
     """
     conv = get_convention(convention)
     check_noise_model(noise_model)
+    if noise_model not in ("ar1", "ols"):
+        raise InputError(
+            f"noise_model: expected 'ar1' or 'ols' (the voxel trace follows AR(1) fits), "
+            f"found {noise_model!r}; trace an AR(1) or OLS model of the voxel."
+        )
     if conv.ar_fit == "spm_reml":
         raise InputError(
             f"convention {conv.name!r}: SPM's estimation needs the whole volume's scale "
@@ -252,12 +257,15 @@ def trace_voxel(
         step(f"AR beta[{col}]" if noise_model == "ar1" else f"beta[{col}]", beta_formula, beta[k])
     wfitted = wexog @ beta
     wresid = whitened - wfitted
-    sigma2 = float(res.scale)
+    sigma2 = float(residual_variance(res, conv.df_scale))
     df = float(res.df_resid)
     step("whitened residuals e~", "e~ = s~ - X~ b~", wresid)
     step("whitened sum of squares", "sum_t e~_t^2", float(np.sum(wresid**2)))
     step("residual df", "nu = n_whitened - rank(X)", int(df) if df.is_integer() else df)
-    step("residual variance", "sigma^2 = sum(e~_t^2) / nu", sigma2)
+    if conv.df_scale == "rank":
+        step("residual variance", "sigma^2 = sum(e~_t^2) / nu", sigma2)
+    else:  # nistats' and nilearn's dispersion: over n - columns
+        step("residual variance", "sigma^2 = sum(e~_t^2) / (n_whitened - columns)", sigma2)
     cov = contrast_cov(res, conv.cov_pinv)
     step("(X~'X~)^+", f"P P' with P = pinv(X~) ({conv.cov_pinv}'s pinv)", cov)
 
