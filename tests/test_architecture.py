@@ -298,3 +298,48 @@ def test_default_convention_is_nistats():
 def test_unknown_convention_is_input_error():
     with pytest.raises(InputError, match="convention: expected one of nistats"):
         get_convention("bogus")
+
+
+# ------------------------------------------------------------------------- the facades
+
+
+def _imported_modules(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+    return names
+
+
+def test_refglm_never_imports_the_peers_nilearn_or_nistats():
+    """The peers are test extras: refglm.nilearn and refglm.nistats reimplement, never wrap."""
+    found = [
+        (str(p.relative_to(REPO)), name)
+        for p in PACKAGE.rglob("*.py")
+        for name in _imported_modules(p)
+        if name.split(".")[0] in ("nilearn", "nistats")
+    ]
+    assert found == []
+
+
+def test_only_the_facades_import_the_facades():
+    """Nothing below them imports refglm.nilearn or refglm.nistats; nistats' may use nilearn's."""
+    found = []
+    for p in PACKAGE.rglob("*.py"):
+        rel = p.relative_to(PACKAGE).parts
+        for name in _imported_modules(p):
+            if name.startswith("refglm.nistats") and rel[0] != "nistats":
+                found.append((str(p.relative_to(REPO)), name))
+            if name.startswith("refglm.nilearn") and rel[0] not in ("nilearn", "nistats"):
+                found.append((str(p.relative_to(REPO)), name))
+    assert found == []
+
+
+def test_import_refglm_loads_no_facade():
+    probe = "import refglm, sys; print(sorted(m for m in sys.modules if m.startswith('refglm.ni')))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == "[]"
