@@ -366,7 +366,9 @@ def explain_differences(
             model.fit_array(data, affine, events, mask=mask)
         if keep:
             models[conv.name] = model
-        maps = _model_maps(model, keys, contrasts)
+        # a full fit gives every map the candidate has (the causes of the voxels beyond
+        # tolerance are counted on each, effects and variances too); the box, the scored ones
+        maps = _model_maps(model, keys if region is not None else list(candidate), contrasts)
         if crop is not None:
             for stat_map in maps.values():
                 full = np.zeros(region.shape)
@@ -525,6 +527,7 @@ def explain_differences(
         "baseline": baseline.as_dict(),
         "best_base": None if best_base is None else best_base.as_dict(),
         "also_within_tolerance": also,
+        "leaders": list(refitted),
         "within_tolerance_on_box_only": box_only,
         "ranking": rows,
         "scored_maps": [candidate[k].name for k in keys],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -371,32 +372,44 @@ def _explain_lines(ex: dict, top: int = 12) -> tuple[str, list, list]:
     mask = regions.get("mask") or {}
     n_maps = mask.get("maps", len(ex.get("scored_maps", [])))
     box = ex.get("box")
-    summed = "voxels beyond tolerance" + (f" (summed over {n_maps} maps)" if n_maps > 1 else "")
     note = (
         f"engine {ex['engine']}; {ex.get('n_variants', len(ex['ranking']))} variants (every "
         "named convention and every single-choice flip of each); scored on "
-        f"{', '.join(ex.get('scored_maps', []))} with tolerance {ex.get('tolerance', 0):g}; "
+        f"{', '.join(ex.get('scored_maps', []))} with tolerance {ex.get('tolerance', 0):g}"
+        + (
+            f", the voxels beyond tolerance summed over those {n_maps} maps; "
+            if n_maps > 1
+            else "; "
+        )
     )
     if box:
+        leaders = ex.get("leaders") or [r["name"] for r in ex["ranking"] if "mask" in r]
         note += (
-            f"ranked on a box of {box['voxels']} voxels around the largest difference "
-            f"({box.get('support_voxels', box['voxels'])} of them in the candidate's maps), "
-            f"the {sum('mask' in r for r in ex['ranking'])} leading variants refitted on every "
-            f"voxel of the mask ({mask.get('voxels', '–')} voxels): the verdict is theirs"
+            f"ranked on the box, a cube of {box['voxels']} voxels around the largest difference "
+            f"({box.get('support_voxels', box['voxels'])} of them in the candidate's maps); the "
+            f"{len(leaders)} leading variants, and the reference convention, refitted on every "
+            f"voxel of the mask ({mask.get('voxels', '–')} voxels): the verdict is made of these"
         )
         header = [
             "variant",
             "--convention",
-            f"{what} on the box",
-            f"{summed} on the box",
-            "mean |Δ| on the box",
-            f"{what} on the mask",
-            f"{summed} on the mask",
+            f"{what}, box",
+            "voxels beyond, box",
+            "mean |Δ|, box",
+            f"{what}, mask",
+            "voxels beyond, mask",
             "same maps",
         ]
     else:
         note += f"ranked on every voxel of the mask ({mask.get('voxels', '–')} voxels)"
-        header = ["variant", "--convention", what, summed, "mean |Δ|", "same maps"]
+        header = [
+            "variant",
+            "--convention",
+            what,
+            "voxels beyond tolerance",
+            "mean |Δ|",
+            "same maps",
+        ]
     note += "; variants with bitwise identical maps share a row"
     shown = ex["ranking"][:top]
     reference = (ex.get("baseline") or {}).get("name")
@@ -588,12 +601,37 @@ def report_markdown(report: CompareReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: A cell whose text is one number (a value formatted ahead, e.g. a raw rho to 12 digits).
+_NUMBER_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|inf|-inf")
+
+#: Columns whose cells never wrap: a map's name, a voxel's indices.
+_NOWRAP_COLUMNS = ("map", "voxel (i, j, k)", "voxel of max |Δ| (i, j, k)")
+
+
 def _html_table(header, rows, title: str = "") -> dict:
-    """A table for the template: each cell's text and whether it is a number."""
+    """A table for the template: each cell's text, whether it is a number, and whether it wraps.
+
+    Numbers (and texts that are one number) are aligned right and never wrap; a map's
+    name and a voxel's indices never wrap either; any other text reads from the left.
+    """
+    nowrap = [h in _NOWRAP_COLUMNS for h in header]
+
+    def cell(value, column):
+        text = _fmt(value)
+        number = _is_number(value) or (
+            isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is not None
+        )
+        return {"text": text, "num": number, "nowrap": nowrap[column]}
+
+    def head(text):
+        # "max |Δ|" and "mean |Δ|" stay whole, and so does a one-word header ("--convention")
+        text = text.replace("max |Δ|", "max\u00a0|Δ|").replace("mean |Δ|", "mean\u00a0|Δ|")
+        return {"text": text, "num": False, "nowrap": " " not in text}
+
     return {
         "title": title,
-        "header": [{"text": h, "num": False} for h in header],
-        "rows": [[{"text": _fmt(c), "num": _is_number(c)} for c in row] for row in rows],
+        "header": [head(h) for h in header],
+        "rows": [[cell(c, k) for k, c in enumerate(row)] for row in rows],
     }
 
 

@@ -103,21 +103,39 @@ def _cluster_cell(m) -> str:
 _NUMBER = re.compile(r"\d+(?:, \d+){2}|[-+\u2212]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
+#: Where a long name may wrap: after these (``nilearn+ar_binning=round``,
+#: ``contrast-activeMinusRest_stat-z``), never inside a number.
+_NAME_BREAKS = "+=_,/"
+
+
+def _breakable(text: str):
+    """``text`` escaped, with a line-break opportunity (``<wbr>``) after :data:`_NAME_BREAKS`."""
+    from markupsafe import Markup, escape
+
+    out = Markup("")
+    for char in text:
+        out += escape(char)
+        if char in _NAME_BREAKS:
+            out += Markup("<wbr>")
+    return out
+
+
 def _numbers_nowrap(text):
     """``text`` escaped, each number in ``<span class="nw">`` (the template's filter).
 
-    A table cell or a sentence may wrap between words, never inside a number: the
-    stylesheet of ``compare.html`` gives ``.nw`` ``white-space: nowrap``.
+    A table cell or a sentence may wrap between words, or inside a long name after
+    ``+ = _ , /``, never inside a number: the stylesheet of ``compare.html`` gives
+    ``.nw`` ``white-space: nowrap``.
     """
     from markupsafe import Markup, escape
 
     text = str(text)
     out, last = [], 0
     for match in _NUMBER.finditer(text):
-        out += [escape(text[last : match.start()]), Markup('<span class="nw">')]
+        out += [_breakable(text[last : match.start()]), Markup('<span class="nw">')]
         out += [escape(match.group()), Markup("</span>")]
         last = match.end()
-    out.append(escape(text[last:]))
+    out.append(_breakable(text[last:]))
     return Markup("").join(out)
 
 

@@ -69,8 +69,8 @@ def _report_of(tmp_path):
 def _cells(html: str):
     """(class, text) of every table cell of the page."""
     return [
-        (cls, re.sub(r"<[^>]+>", "", text))
-        for cls, text in re.findall(r'<td class="(\w+)">(.*?)</td>', html, re.S)
+        (cls.split()[0], re.sub(r"<[^>]+>", "", text))
+        for cls, text in re.findall(r'<td class="([\w ]+)">(.*?)</td>', html, re.S)
     ]
 
 
@@ -84,6 +84,22 @@ def test_number_cells_hold_numbers_and_text_cells_text(folders):
     assert numbers and texts
     assert all(NUMBER.match(t) for t in numbers), numbers
     assert "voxels compared (union of the supports)" in texts
+
+
+def test_map_names_and_voxel_indices_never_wrap(explained):
+    *_, html = explained
+    cells = re.findall(r'<td class="([\w ]+)">(.*?)</td>', html, re.S)
+    kept = {re.sub(r"<[^>]+>", "", text) for cls, text in cells if cls == "text nw"}
+    assert "contrast-aMinusB_stat-z" in kept  # the causes' map column
+    assert any(re.fullmatch(r"\d+, \d+, \d+", text) for text in kept)  # and voxel column
+
+
+def test_a_voxels_indices_are_kept_together_in_a_text_cell(folders):
+    html = (folders / "compare.html").read_text()
+    cells = _cells(html)
+    k = cells.index(("text", "voxel of max |Δ| (i, j, k)"))
+    assert cells[k + 1][0] == "text" and re.fullmatch(r"\d+, \d+, \d+", cells[k + 1][1])
+    assert re.search(r'<span class="nw">\d+, \d+, \d+</span>', html)  # kept together
 
 
 def test_text_cells_are_left_aligned_and_numbers_never_break(folders):
@@ -127,7 +143,8 @@ def explained(synthetic_run, tmp_path_factory):  # noqa: F811
     cand = _candidate(synthetic_run, tmp / "cand", "nilearn")
     out = tmp / "o"
     assert main([str(cand), *_from_data_argv(synthetic_run, out), "--explain"]) == EXIT_BEYOND
-    return json.loads((out / "compare.json").read_text()), (out / "compare.md").read_text()
+    report = json.loads((out / "compare.json").read_text())
+    return report, (out / "compare.md").read_text(), (out / "compare.html").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +163,7 @@ def _pairs_max(report) -> float:
 
 
 def test_the_baseline_is_the_verdicts_own_comparison(explained):
-    report, _ = explained
+    report, *_ = explained
     baseline = report["explain"]["baseline"]
     assert baseline["max_abs"] == _pairs_max(report)
     beyond = sum(p["stats"]["n_beyond_tolerance"] for p in report["pairs"])
@@ -154,7 +171,7 @@ def test_the_baseline_is_the_verdicts_own_comparison(explained):
 
 
 def test_the_message_and_the_table_print_the_same_digits(explained):
-    report, md = explained
+    report, md, _ = explained
     baseline = report["explain"]["baseline"]["max_abs"]
     assert f"baseline: reference convention nistats, max|Δ| {baseline:.3g}" in md
     row = next(r for r in report["explain"]["ranking"] if r["name"] == "nistats")
@@ -163,7 +180,7 @@ def test_the_message_and_the_table_print_the_same_digits(explained):
 
 
 def test_the_message_says_where_its_numbers_are_computed(explained):
-    report, _ = explained
+    report, *_ = explained
     voxels = report["explain"]["regions"]["mask"]["voxels"]
     assert (
         "Every number above is computed on every voxel of the mask (the "
@@ -178,8 +195,9 @@ def test_a_box_ranking_names_its_region_in_each_column(boxed):
         box is not None and box["support_voxels"] < report["explain"]["regions"]["mask"]["voxels"]
     )
     header = next(line for line in md.splitlines() if line.startswith("| variant |"))
-    assert "on the box" in header and "on the mask" in header
-    assert f"ranked on a box of {box['voxels']} voxels around the largest difference" in md
+    assert "max \\|Δ\\|, box | voxels beyond, box | mean \\|Δ\\|, box |" in header
+    assert "max \\|Δ\\|, mask | voxels beyond, mask |" in header
+    assert f"ranked on the box, a cube of {box['voxels']} voxels around the largest" in md
 
 
 def test_the_leaders_rows_carry_their_whole_mask_scores(boxed):
@@ -214,3 +232,43 @@ def test_explain_counts_are_whole_mask_numbers_in_the_json(boxed):
     regions = {r["region"] for r in explain["ranking"]}
     assert regions == {"box"}
     assert np.isfinite(explain["baseline"]["max_abs"]) and explain["baseline"]["region"] == "mask"
+
+
+def test_a_candidate_the_best_convention_explains_has_no_unexplained_effect_voxel(
+    synthetic_run,  # noqa: F811
+    tmp_path,
+):
+    """Effects and variances are accounted with the best convention's maps of them too.
+
+    A nilearn candidate with its effect and variance maps: "candidate matches convention
+    nilearn" must not be followed by unexplained voxels of those maps.
+    """
+    from refglm.first_level.model import FirstLevelModel
+    from tests.compare.test_compare import T_R
+
+    model = FirstLevelModel(
+        t_r=T_R, mask_img=synthetic_run / "mask.nii.gz", convention="nilearn"
+    ).fit(synthetic_run / "run.nii.gz", synthetic_run / "events.tsv")
+    cand = tmp_path / "cand"
+    cand.mkdir()
+    for kind, output in (
+        ("z", "z_score"),
+        ("effect", "effect_size"),
+        ("variance", "effect_variance"),
+    ):
+        model.compute_contrast("a - b", output_type=output).to_filename(
+            cand / f"contrast-aMinusB_stat-{kind}_statmap.nii.gz"
+        )
+    out = tmp_path / "o"
+    main([str(cand), *_from_data_argv(synthetic_run, out), "--explain"])
+    explain = json.loads((out / "compare.json").read_text())["explain"]
+    assert explain["best"]["name"] == "nilearn"
+    counts = {name: entry["counts"] for name, entry in explain["voxels"]["maps"].items()}
+    assert counts["contrast-aMinusB_stat-effect"]["convention"] > 0
+    assert explain["voxels"]["unexplained"] == 0 and explain["explained"]
+
+
+def test_long_names_may_wrap_after_a_plus_numbers_never(explained):
+    *_, html = explained
+    assert "nilearn+<wbr>" in html  # a flip's name, e.g. in the ranking's --convention column
+    assert re.search(r"\d<wbr>|<wbr>\d", html.split("<main>")[1]) is None
