@@ -34,7 +34,7 @@ EXAMPLES = (
     "  refglm compare results/ nilearn_out/ --out cmp\n"
     "  refglm compare nilearn_out/ --reference-from-data 'sub001/fM00223/fM00223_*.img' "
     "--events fM00223_events.tsv --t-r 7 --hrf-model spm --explain\n"
-    "(with --reference-from-data, give CANDIDATE before it, or end its list with --)"
+    "(with --reference-from-data, give CANDIDATE before it: the paths after it are FUNC)"
 )
 
 
