@@ -27,6 +27,7 @@ from refglm.first_level import (
     table_params,
     write_glm_outputs,
 )
+from refglm.glm.contrasts import as_contrast_matrix
 from refglm.io import derivative_names as names
 from refglm.report.wording import one_sided_title, tutorial_title_note
 from refglm.validation import checks_for
@@ -121,8 +122,14 @@ def run_tutorial(
     timings["fit"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    # a list of expressions is one contrast per run for compute_contrast (nistats,
+    # nilearn): the F test of the effects of interest is passed as its matrix
+    columns = model.design_matrices_[0].columns
     z_maps = {
-        name: model.compute_contrast(definition, output_type="z_score")
+        name: model.compute_contrast(
+            definition if isinstance(definition, str) else as_contrast_matrix(definition, columns),
+            output_type="z_score",
+        )
         for name, definition in TUTORIAL_CONTRASTS.items()
     }
     z_map = z_maps["activeMinusRest"]
