@@ -28,8 +28,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# setuptools' editable_wheel warns at every editable install that a folder named like
+# the package is in the working directory (always true here): silence that one warning
+QUIET_EDITABLE := PYTHONWARNINGS=ignore::UserWarning:setuptools.command.editable_wheel
+
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,peers]'
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e '.[test,peers]'
 	touch $(STAMP)
 
 tutorial: $(STAMP)
@@ -54,7 +58,7 @@ peers:
 	NISTATS_PYTHON=$(NISTATS_PYTHON) bash validation/peers/nistats/build_env.sh $(NISTATS_VENV)
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,peers,dask]'
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e '.[test,peers,dask]'
 	$(BIN)/python benchmarks/run.py
 
 clean:
