@@ -15,7 +15,12 @@ pandas, nibabel, matplotlib or jinja2.
 """
 
 from refglm._version import __version__
-from refglm.exceptions import DataIntegrityError, InputError, NotEstimableError
+from refglm.exceptions import (
+    DataIntegrityError,
+    InputError,
+    NotEstimableError,
+    OutputWriteError,
+)
 
 __all__ = [
     "FirstLevelModel",
@@ -26,6 +31,7 @@ __all__ = [
     "InputError",
     "DataIntegrityError",
     "NotEstimableError",
+    "OutputWriteError",
     "__version__",
 ]
 

@@ -92,6 +92,7 @@ def test_public_api():
         "InputError",
         "DataIntegrityError",
         "NotEstimableError",
+        "OutputWriteError",
         "__version__",
     }
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
@@ -252,7 +253,7 @@ def test_choice_values_are_the_step_modules_own():
     """``CHOICE_VALUES`` is built from the step modules' tuples, not restated."""
     from refglm.glm import contrasts, engines, masking, noise, scaling
     from refglm.glm.design import formulas
-    from refglm.inference import cluster_table, voxel
+    from refglm.inference import cluster_table, rft, voxel
     from refglm.io import dtypes
 
     owners = {
@@ -274,6 +275,19 @@ def test_choice_values_are_the_step_modules_own():
         "z_method": contrasts.Z_METHODS,
         "fdr_formula": voxel.FDR_FORMULAS,
         "cluster_table_rules": cluster_table.CLUSTER_TABLE_RULES,
+        "mask_method": masking.MASK_METHODS,
+        "scaling_method": scaling.SCALING_METHODS,
+        "design_builder": formulas.DESIGN_BUILDERS,
+        "contrast_dtype": contrasts.CONTRAST_DTYPES,
+        "height_rule": rft.HEIGHT_RULES,
+    }
+    # every choice with a tuple of values has its owner here
+    assert set(owners) == {k for k, v in CHOICE_VALUES.items() if isinstance(v, tuple)} - {
+        "two_sided",
+        "threshold_keep_equal",
+        "threshold_split_signs",
+        "cluster_table_two_sided",
+        "cluster_connectivity",
     }
     for key, values in owners.items():
         assert CHOICE_VALUES[key] is values, key
