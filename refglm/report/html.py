@@ -108,10 +108,12 @@ _NUMBER = re.compile(r"\d+(?:, \d+){2}|[-+\u2212]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]
 _NAME_BREAKS = "+=_,/"
 
 
-def _breakable(text: str):
+def _breakable(text: str, breaks: bool = True):
     """``text`` escaped, with a line-break opportunity (``<wbr>``) after :data:`_NAME_BREAKS`."""
     from markupsafe import Markup, escape
 
+    if not breaks:
+        return escape(text)
     out = Markup("")
     for char in text:
         out += escape(char)
@@ -120,22 +122,23 @@ def _breakable(text: str):
     return out
 
 
-def _numbers_nowrap(text):
+def _numbers_nowrap(text, breaks: bool = True):
     """``text`` escaped, each number in ``<span class="nw">`` (the template's filter).
 
     A table cell or a sentence may wrap between words, or inside a long name after
-    ``+ = _ , /``, never inside a number: the stylesheet of ``compare.html`` gives
-    ``.nw`` ``white-space: nowrap``.
+    ``+ = _ , /`` (``breaks``; Chromium breaks at ``<wbr>`` even under ``nowrap``, so a
+    cell that must not wrap passes False), never inside a number: the stylesheet of
+    ``compare.html`` gives ``.nw`` ``white-space: nowrap``.
     """
     from markupsafe import Markup, escape
 
     text = str(text)
     out, last = [], 0
     for match in _NUMBER.finditer(text):
-        out += [_breakable(text[last : match.start()]), Markup('<span class="nw">')]
+        out += [_breakable(text[last : match.start()], breaks), Markup('<span class="nw">')]
         out += [escape(match.group()), Markup("</span>")]
         last = match.end()
-    out.append(_breakable(text[last:]))
+    out.append(_breakable(text[last:], breaks))
     return Markup("").join(out)
 
 

@@ -272,3 +272,10 @@ def test_long_names_may_wrap_after_a_plus_numbers_never(explained):
     *_, html = explained
     assert "nilearn+<wbr>" in html  # a flip's name, e.g. in the ranking's --convention column
     assert re.search(r"\d<wbr>|<wbr>\d", html.split("<main>")[1]) is None
+
+
+def test_a_cell_that_must_not_wrap_has_no_break_opportunity(explained):
+    """Chromium breaks at <wbr> even under white-space: nowrap."""
+    *_, html = explained
+    cells = re.findall(r'<td class="text nw">(.*?)</td>', html, re.S)
+    assert cells and not any("<wbr>" in cell for cell in cells)
