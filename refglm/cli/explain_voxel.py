@@ -9,7 +9,6 @@ the long form, one line a step.
 
 from __future__ import annotations
 
-import inspect
 import textwrap
 
 from refglm.cli import options
@@ -101,40 +100,8 @@ def add_parser(subparsers):
 
 
 def _table(trace, wide: bool) -> str:
-    """The trace's table: the long form with ``--wide``, else :data:`COLUMNS` wide.
-
-    ``VoxelTrace.table`` formats both once ``refglm.first_level.trace_record`` takes a
-    ``wide`` flag (/work/scratch/cli/trace_record_80_columns.patch); until then the
-    narrow form is :func:`_narrow_table`, the same layout.
-    """
-    if wide:
-        return trace.table()
-    if "wide" in inspect.signature(trace.table).parameters:
-        return trace.table(width=COLUMNS, wide=False)
-    return _narrow_table(trace.steps, COLUMNS)
-
-
-def _narrow_table(steps, width: int) -> str:
-    """Each step as ``name  value`` (wrapped) and its formula indented below, in ``width``."""
-    from refglm.first_level.trace_record import format_value
-
-    name_w = min(max(len(s.name) for s in steps), 24)
-    value_w = width - name_w - 2
-    pad = " " * (name_w + 2)
-    lines = [f"{'quantity':{name_w}s}  value", "    formula", "-" * width]
-    for step in steps:
-        value = format_value(step.value, value_w)
-        values = textwrap.wrap(value, value_w, break_on_hyphens=False) or [""]
-        if len(step.name) > name_w:
-            lines.append(step.name)
-            lines += [pad + v for v in values]
-        else:
-            lines.append(f"{step.name:{name_w}s}  {values[0]}")
-            lines += [pad + v for v in values[1:]]
-        lines += textwrap.wrap(
-            step.formula, width, initial_indent="    ", subsequent_indent="      "
-        )
-    return "\n".join(lines)
+    """The trace's table: the long form with ``--wide``, else :data:`COLUMNS` wide."""
+    return trace.table() if wide else trace.table(width=COLUMNS, wide=False)
 
 
 def _say(text: str, wide: bool) -> str:

@@ -7,6 +7,7 @@ This module holds numerics only: no file input or output, no plotting.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,8 +134,16 @@ class VoxelTrace:
             }
         return out
 
-    def table(self, width: int = 120) -> str:
-        """The steps as a plain-text table: quantity, formula, value."""
+    def table(self, width: int = 120, wide: bool = True) -> str:
+        """The steps as a plain-text table: quantity, formula, value.
+
+        ``wide`` (the default): one line a step, as wide as its formulas need (at least
+        ``width``). Otherwise every line fits in ``width`` columns (``refglm
+        explain-voxel`` prints 80): each step's name and value on one line (a long value
+        wrapped under it, a long name on a line of its own), its formula indented below.
+        """
+        if not wide:
+            return self._narrow_table(width)
         name_w = max(len(s.name) for s in self.steps)
         formula_w = max(len(s.formula) for s in self.steps)
         value_w = max(44, width - name_w - formula_w - 4)
@@ -144,6 +153,26 @@ class VoxelTrace:
             lines.append(
                 f"{step.name:{name_w}s}  {step.formula:{formula_w}s}  "
                 f"{format_value(step.value, value_w)}"
+            )
+        return "\n".join(lines)
+
+    def _narrow_table(self, width: int) -> str:
+        """:meth:`table` in ``width`` columns: ``name  value``, the formula indented below."""
+        name_w = min(max(len(s.name) for s in self.steps), 24)
+        value_w = width - name_w - 2
+        pad = " " * (name_w + 2)
+        lines = [f"{'quantity':{name_w}s}  value", "    formula", "-" * width]
+        for step in self.steps:
+            value = format_value(step.value, value_w)
+            values = textwrap.wrap(value, value_w, break_on_hyphens=False) or [""]
+            if len(step.name) > name_w:
+                lines.append(step.name)
+                lines += [pad + v for v in values]
+            else:
+                lines.append(f"{step.name:{name_w}s}  {values[0]}")
+                lines += [pad + v for v in values[1:]]
+            lines += textwrap.wrap(
+                step.formula, width, initial_indent="    ", subsequent_indent="      "
             )
         return "\n".join(lines)
 

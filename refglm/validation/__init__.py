@@ -7,6 +7,13 @@
   (the golden ``.npz`` beside the tests, ``tests/peers/spm12/golden``).
 """
 
+from refglm.validation.spm12 import (
+    SpmBatchModel,
+    fit_spm_batch_model,
+    load_spm_golden,
+    spm_batch_model,
+    spm_differences,
+)
 from refglm.validation.spm_auditory import (
     GOLDEN,
     Check,
@@ -16,13 +23,6 @@ from refglm.validation.spm_auditory import (
     format_number,
     largest_deltas,
     load_golden,
-)
-from refglm.validation.spm12 import (
-    SpmBatchModel,
-    fit_spm_batch_model,
-    load_spm_golden,
-    spm_batch_model,
-    spm_differences,
 )
 
 __all__ = [
