@@ -42,12 +42,10 @@ from refglm.compare.causes import (
     classify_voxels,
     contrast_with_rho,
     neighbouring_bins,
-    quantization_onset,
-    spacings_from_one,
-    step_below,
 )
 from refglm.compare.maps import pair_maps
 from refglm.compare.reference import _map_from_result, _model_maps
+from refglm.glm.z_quantization import quantization_onset, spacings_from_one, step_below
 
 __all__ = ["MAX_LISTED", "EXCUSED", "CAUSE_NAMES", "account_for_voxels", "counts_line"]
 

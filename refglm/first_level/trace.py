@@ -82,6 +82,58 @@ def _z_formula(z_method: str, cdf: str) -> str:
     return z_method
 
 
+#: The z difference the quantization note measures against (compare's default tolerance).
+Z_QUANTIZATION_TOLERANCE = 1e-6
+
+
+def _z_quantization(p: float, z: float, df: float, z_method: str, stat: str = "t"):
+    r"""The trace step saying whether this voxel's z sits on the quantized range of p.
+
+    Returns ``(formula, value)``. Under ``'isf_clipped'`` (nistats' ``norm.isf(p)``), p
+    above 1/2 can only be :math:`1 - k\,2^{-53}`, and below :math:`z^*` (where one
+    spacing moves z by more than :data:`Z_QUANTIZATION_TOLERANCE`: -6.6336,
+    :func:`refglm.glm.z_quantization.quantization_onset`) z moves in steps of
+    :math:`\Phi^{-1}(1 - (p \mp 2^{-53})) - \Phi^{-1}(1 - p)`: the voxel's two
+    neighbouring levels are printed. For a t statistic the formula also gives the t
+    where it begins, :math:`t^* = F_t^{-1}(\Phi(z^*); \nu)` (-7.6893 at nu = 80).
+    Under ``'two_tailed_ppf'`` (nilearn) z is :math:`\Phi^{-1}(F(\text{stat}))` where
+    p > 1/2: not quantized. Other methods: ``None``.
+    """
+    from refglm.glm.z_quantization import ULP_BELOW_ONE, quantization_onset, quantization_step
+
+    if z_method == "two_tailed_ppf":
+        return (
+            "z from the CDF where p > 1/2 (nilearn)",
+            f"not quantized: z = Phi^-1(F({stat})) where p > 1/2",
+        )
+    if z_method != "isf_clipped":
+        return None
+    tol = Z_QUANTIZATION_TOLERANCE
+    z_star, _ = quantization_onset(tol)
+    formula = f"1 - p = k 2^-53; one spacing of p moves z by > {tol:g} below z* = {z_star:.4f}"
+    if stat == "t":
+        t_star = float(stats.t.ppf(stats.norm.cdf(z_star), min(df, DOFMAX)))
+        formula += f" (t < t* = {t_star:.4f} at nu = {df:g})"
+    if p <= 0.5:
+        return formula, "not quantized (p <= 1/2, where float64 spacings are relative)"
+    if z > z_star:
+        step = float(quantization_step(z))
+        return formula, f"not quantized here (step 2^-53/phi(z) = {step:.2g} < {tol:g})"
+    k = round((1.0 - p) / ULP_BELOW_ONE)
+    if k <= 1:
+        return formula, (
+            f"at the floor: z = norm.isf(1 - 1e-16) = {z:.4f}, the lowest z nistats' "
+            "formula can give (1 - 1e-16 rounds to 1 - 2^-53)"
+        )
+    above = float(stats.norm.isf(p - ULP_BELOW_ONE))
+    below = float(stats.norm.isf(p + ULP_BELOW_ONE))
+    return formula, (
+        f"quantized: 1 - p = {k} spacings of 2^-53; the next levels are z = {above:.6f} "
+        f"and {below:.6f} (steps {above - z:.3g} and {z - below:.3g}); a peer whose p "
+        "differs in its last bit (another scipy's t.sf) gives one of them"
+    )
+
+
 def trace_voxel(
     raw,
     design: pd.DataFrame,
@@ -289,6 +341,8 @@ def trace_voxel(
     step("t", "effect / sqrt(variance)", float(t))
     step("p (one-sided)", f"1 - F_t(t; nu={df:g})", p)
     step("z", _z_formula(conv.z_method, "F_t(t; nu)"), z)
+    if (note := _z_quantization(p, z, df, conv.z_method)) is not None:
+        step("z quantization", *note)
 
     trace = VoxelTrace(
         design=design,
@@ -341,6 +395,8 @@ def trace_voxel(
         step("F", "|| (C (X~'X~)^+ C')^(-1/2) C b~ ||^2 / (r max(sigma^2, 1e-50))", f)
         step("F p", f"1 - F_F(F; r={r}, nu={df:g})", f_p)
         step("F z", _z_formula(conv.z_method, "F_F(F; q, nu)"), f_z)
+        if (note := _z_quantization(f_p, f_z, df, conv.z_method, stat="F")) is not None:
+            step("F z quantization", *note)
     return trace
 
 
@@ -531,6 +587,8 @@ def trace_spm_voxel(
     step("T", "con / sqrt(ResMS c' Bcov c)", t)
     step("p (one-sided)", f"1 - F_t(T; erdf={df:g})", p)
     step("z", _z_formula(conv.z_method, "F_t(T; erdf)"), z)
+    if (note := _z_quantization(p, z, df, conv.z_method)) is not None:
+        step("z quantization", *note)
     trace = VoxelTrace(
         design=design,
         raw=y,
@@ -583,4 +641,6 @@ def trace_spm_voxel(
         step("F", "(ESS / trMV) / ResMS", f)
         step("F p", f"1 - F_F(F; eidf={eidf:g}, erdf={df:g})", f_p)
         step("F z", _z_formula(conv.z_method, "F_F(F; eidf, erdf)"), f_z)
+        if (note := _z_quantization(f_p, f_z, df, conv.z_method, stat="F")) is not None:
+            step("F z quantization", *note)
     return trace

@@ -20,10 +20,12 @@ from numpy.testing import assert_allclose
 from refglm import cli
 from refglm.cli import EXIT_FAILED, EXIT_OK
 from refglm.compare.causes import (
-    ULP_BELOW_ONE,
     classify_voxels,
     contrast_with_rho,
     neighbouring_bins,
+)
+from refglm.glm.z_quantization import (
+    ULP_BELOW_ONE,
     quantization_onset,
     quantization_step,
     spacings_from_one,

@@ -237,3 +237,61 @@ def test_format_value():
     assert text.startswith("[0, 1.000, ") and text.endswith("95.000]  (n=96)")
     assert len(text) <= 44
     assert format_value(np.eye(3), width=60) == "3 x 3, row 0: [1.000, 0, 0]  (n=3)"
+
+
+# ------------------------------------------------------- where z is quantized
+#: The tutorial voxel whose z of `active - rest` sits deepest among the quantized
+#: levels that nistats 0.0.1rc0 (scipy 1.10.1) and refglm (scipy 1.17.1) reach one
+#: spacing apart (validation/peers/nistats, tests/peers/test_nistats.py): t = -8.8925,
+#: nu = 80, 1 - p = 643 spacings of 2**-53 here (644 under nistats rc0).
+QUANTIZED_VOXEL = (22, 30, 26)
+
+
+def _steps(trace) -> dict:
+    return {s.name: s for s in trace.steps}
+
+
+@pytest.mark.slow
+def test_trace_says_where_the_tutorial_voxels_z_is_quantized(tutorial_results, run_and_design):
+    from scipy import stats
+
+    run, _, design = run_and_design
+    tr = trace_voxel(run[QUANTIZED_VOXEL], design, "active - rest")
+    note = _steps(tr)["z quantization"]
+    assert "z* = -6.6336" in note.formula and "t* = -7.6893 at nu = 80" in note.formula
+    assert note.value.startswith("quantized: 1 - p = 643 spacings of 2^-53")
+    u = 2.0**-53
+    above, below = stats.norm.isf(tr.p - u), stats.norm.isf(tr.p + u)
+    assert f"z = {above:.6f} and {below:.6f}" in note.value
+    assert f"(steps {above - tr.z:.3g} and {tr.z - below:.3g})" in note.value
+    assert f"{above - tr.z:.3g}" == "0.000207"
+
+
+@pytest.mark.parametrize(
+    "t, verdict",
+    [
+        (3.0, "not quantized (p <= 1/2"),
+        (-7.0, "not quantized here (step 2^-53/phi(z) = 5e-08 < 1e-06)"),
+        (-8.8925, "quantized: 1 - p = 643 spacings"),
+        (-40.0, "at the floor: z = norm.isf(1 - 1e-16) = -8.2095"),
+    ],
+)
+def test_z_quantization_verdict_follows_the_voxels_p(t, verdict):
+    from scipy import stats
+
+    from refglm.first_level.trace import _z_quantization
+    from refglm.glm.contrasts import z_from_p
+
+    p = float(stats.t.sf(t, 80))
+    z = float(z_from_p(p, "isf_clipped"))
+    _, value = _z_quantization(p, z, 80.0, "isf_clipped")
+    assert value.startswith(verdict)
+
+
+def test_nilearn_z_is_not_quantized_and_says_so(rng):
+    y, design = _synthetic(rng)
+    tr = trace_voxel(y, design, "task", ["task", "drift_1"], convention="nilearn")
+    steps = _steps(tr)
+    assert steps["z quantization"].value == "not quantized: z = Phi^-1(F(t)) where p > 1/2"
+    assert steps["F z quantization"].value == "not quantized: z = Phi^-1(F(F)) where p > 1/2"
+    assert "t*" not in steps["F z quantization"].formula
