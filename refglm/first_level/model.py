@@ -463,9 +463,16 @@ class FirstLevelModel:
         tables = self._run_tables(n_runs, events, confounds, design_matrices)
         sample_masks = check_sample_masks(sample_masks, n_runs)
         self._check_runs_for_convention(conv, n_runs, tables[1], sample_masks)
-        datas, affine = [], None
+        datas, means, affine = [], [], None
+        # the EPI masks' mean images are summed while the volumes are read (no second pass)
+        mean_dtype = conv.mask_mean_dtype if conv.mask_method == "compute_epi_mask" else None
         for i, run in enumerate(runs):
-            data, run_affine = io.load_run(run, dtype=io.run_dtype(run, conv.input_dtype))
+            loaded = io.load_run(
+                run, dtype=io.run_dtype(run, conv.input_dtype), mean_dtype=mean_dtype
+            )
+            data, run_affine = loaded[0], loaded[1]
+            means.append(loaded[2] if mean_dtype is not None else None)
+            del loaded
             if affine is None:
                 affine = run_affine
             elif data.shape[:3] != datas[0].shape[:3] or not np.allclose(run_affine, affine):
@@ -476,7 +483,7 @@ class FirstLevelModel:
             datas.append(data)
             del data
         # hand the only references over, so that each 4-D run is freed once masked
-        return self._fit_runs(datas, affine, *tables, sample_masks, bins=bins)
+        return self._fit_runs(datas, affine, *tables, sample_masks, bins=bins, means=means)
 
     def fit_array(self, data, affine, events=None, design_matrices=None, mask=None):
         """Fit the GLM to one run already loaded as a 4-D array.
@@ -600,14 +607,25 @@ class FirstLevelModel:
 
     # ------------------------------------------------------------ fit: steps
     def _fit_runs(
-        self, runs: list, affine, events, confounds, designs, sample_masks, mask=None, bins=None
+        self,
+        runs: list,
+        affine,
+        events,
+        confounds,
+        designs,
+        sample_masks,
+        mask=None,
+        bins=None,
+        means=None,
     ):
         """Fit every run of ``runs`` (4-D arrays on one grid), which it empties.
 
         Each 4-D array is released as soon as its signals are masked out of it (when
         the caller holds no other reference: :meth:`fit` does not), so that it and
-        the engine's working memory are never held together.
+        the engine's working memory are never held together. ``means``: each run's
+        ``mean_epi(data, conv.mask_mean_dtype)`` when the loader computed it, or None.
         """
+        means = [None] * len(runs) if means is None else means
         conv = self._check_params(t_r_required=designs is None)
         n_runs = len(runs)
         for data in runs:
@@ -639,23 +657,23 @@ class FirstLevelModel:
             built.append((design, X, keep))
         drifts = drift_basis(self, runs[0].shape[3])
 
+        data = runs[0]
+        if conv.mask_method == "compute_epi_mask":
+            mean = means[0] if means[0] is not None else mean_epi(data, conv.mask_mean_dtype)
+            self.mean_img_data_ = mean.astype(np.float64)
+        else:  # SPM's implicit mask uses no mean image: the mean, for figures only
+            self.mean_img_data_ = np.mean(data, axis=3, dtype=np.float64)
         # count the NaN/Inf voxels before any mask: compute_epi_mask sets them to 0
         # (nilearn's ensure_finite), which would drop them silently
-        finite = np.isfinite(runs[0]).all(axis=3)
-        for data in runs[1:]:
-            finite &= np.isfinite(data).all(axis=3)
+        finite = _finite_voxels(data, self.mean_img_data_)
+        for other, other_mean in zip(runs[1:], means[1:], strict=True):
+            finite &= _finite_voxels(other, other_mean)
         n_bad = int(finite.size - np.count_nonzero(finite))
         if n_bad == finite.size:
             raise InputError(
                 f"run: expected finite values, found NaN or Inf in all {n_bad} voxels; check "
                 "the functional images (a failed conversion?)."
             )
-        data = runs[0]
-        if conv.mask_method == "compute_epi_mask":
-            mean = mean_epi(data, conv.mask_mean_dtype)
-            self.mean_img_data_ = mean.astype(np.float64)
-        else:  # SPM's implicit mask uses no mean image: the mean, for figures only
-            self.mean_img_data_ = np.mean(data, axis=3, dtype=np.float64)
         self.global_values_ = self.scale_factors_ = self.mask_thresholds_ = None
         if conv.scaling_method == "spm_global" or conv.mask_method == "spm_implicit":
             # SPM12 spm_fmri_spm_ui.m: globals of the raw scans, then gSF
@@ -702,7 +720,12 @@ class FirstLevelModel:
             if n_runs > 1 and conv.multi_run_mask != "first_run":
                 # each run's EPI mask, from its own (unsmoothed) mean
                 masks += [
-                    compute_epi_mask(mean_epi(other, conv.mask_mean_dtype)) for other in runs[1:]
+                    compute_epi_mask(
+                        other_mean
+                        if other_mean is not None
+                        else mean_epi(other, conv.mask_mean_dtype)
+                    )
+                    for other, other_mean in zip(runs[1:], means[1:], strict=True)
                 ]
             mask = multi_run_mask(masks, conv.multi_run_mask)
         if n_bad:
@@ -724,11 +747,9 @@ class FirstLevelModel:
 
         fits, signals = [], []
         for i in range(n_runs):
-            data = runs[i]
-            runs[i] = None
             design, X, keep = built[i]
-            Y, fit = self._fit_one_run(data, affine, mask, X, design, drifts, keep, conv, bins)
-            del data
+            # the run's only reference goes to _fit_one_run, which drops it once masked
+            Y, fit = self._fit_one_run(runs, i, affine, mask, X, design, drifts, keep, conv, bins)
             fits.append(fit)
             signals.append(Y if not self.minimize_memory else None)
             del Y
@@ -750,8 +771,14 @@ class FirstLevelModel:
         self._spm_inference()
         return self
 
-    def _fit_one_run(self, data, affine, mask, X, design, drifts, keep, conv, bins):
-        """The masked, censored, scaled signals of one run and its engine fit."""
+    def _fit_one_run(self, runs, i, affine, mask, X, design, drifts, keep, conv, bins):
+        """The masked, censored, scaled signals of run ``runs[i]`` and its engine fit.
+
+        The run is taken out of ``runs`` (``runs[i] = None``), so that the 4-D array is
+        freed once its signals are masked out: a caller's local or argument would keep
+        it, and the engine's working memory, alive together.
+        """
+        data, runs[i] = runs[i], None
         if self.smoothing_fwhm is not None:
             # nilearn 0.14.1 maskers/base_masker.py filter_and_extract: the whole 4-D
             # image smoothed before masking, in the data's dtype (image.smooth_array)
@@ -762,7 +789,7 @@ class FirstLevelModel:
         else:
             # nilearn masker: series = data[mask].T, shape (n_scans, n_voxels), then
             # signal.py _sanitize_signals: signals.copy() (C order) and _ensure_float.
-            Y = np.ascontiguousarray(data[mask].T, dtype=signal_dtype(data.dtype))
+            Y = _masked_signals(data, mask, signal_dtype(data.dtype))
         del data
         if keep is not None:
             # nilearn 0.14.1 signal.py _censor_signals: signals[sample_mask, :], before
@@ -1291,3 +1318,42 @@ def _voxelwise_values(attribute: str, fit: GLMFit, Y: np.ndarray, X: np.ndarray)
             wY = ar_whiten(y, first, fit.whiten_scan0) if order else y
             out[:, members] = np.var(predicted, 0) / np.var(wY, 0)
     return out
+
+
+def _finite_voxels(data: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """``np.isfinite(data).all(axis=3)``, read off the run's mean image where it is finite.
+
+    A sum of scans with a NaN or an infinity among them is not finite (NaN and
+    infinities propagate through additions), so a voxel whose mean is finite has
+    finite scans; only the voxels whose mean is not finite (a non-finite scan, or
+    finite scans whose sum overflows) are looked at scan by scan. Without a mean,
+    every voxel is.
+    """
+    if mean is None:
+        return np.isfinite(data).all(axis=3)
+    finite = np.isfinite(mean)
+    if not finite.all():
+        suspects = ~finite
+        finite[suspects] = np.isfinite(data[suspects]).all(axis=-1)
+    return finite
+
+
+def _masked_signals(data: np.ndarray, mask: np.ndarray, dtype) -> np.ndarray:
+    """``np.ascontiguousarray(data[mask].T, dtype=dtype)``, gathered scan by scan.
+
+    For a Fortran-ordered run (``io.load_run``'s, nibabel's) each scan is one
+    contiguous volume: the masked voxels of scan t (in the C order of the grid, as
+    ``data[mask]`` lists them) are taken straight into row t of the result, with no
+    masked copy of the run in between.
+    """
+    if not data.flags.f_contiguous:
+        return np.ascontiguousarray(data[mask].T, dtype=dtype)
+    voxels = np.ravel_multi_index(np.nonzero(mask), mask.shape, order="F")
+    volumes = data.reshape(-1, data.shape[3], order="F")  # a view: one column per scan
+    Y = np.empty((data.shape[3], voxels.size), dtype=dtype)
+    for t in range(data.shape[3]):
+        if Y.dtype == data.dtype:
+            np.take(volumes[:, t], voxels, out=Y[t])
+        else:
+            Y[t] = volumes[:, t][voxels]
+    return Y

@@ -26,6 +26,8 @@ from tests.conftest import spm_auditory_dir
 
 # The target: peak resident memory above the imports <= 2 x the 4-D run.
 PEAK_OVER_DATA_MAX = 2.0
+# The speed issue's target for the vectorized tutorial fit.
+TUTORIAL_PEAK_MAX = 1.5
 
 # Big enough that the allocator's and the interpreter's own noise (a few MiB) is
 # small beside it: 64 x 64 x 40 x 100 float32 = 62.5 MiB.
@@ -75,12 +77,12 @@ def _child_peak(imports: str, work: str, *args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _assert_peak_within_bound(measured: dict) -> None:
+def _assert_peak_within_bound(measured: dict, bound: float = PEAK_OVER_DATA_MAX) -> None:
     above = (measured["peak"] - measured["baseline"]) * 1024
     ratio = above / measured["nbytes"]
-    assert ratio <= PEAK_OVER_DATA_MAX, (
+    assert ratio <= bound, (
         f"peak RSS above the imports {above / 2**20:.0f} MiB = {ratio:.2f} x the 4-D data "
-        f"({measured['nbytes'] / 2**20:.0f} MiB); bound {PEAK_OVER_DATA_MAX} x"
+        f"({measured['nbytes'] / 2**20:.0f} MiB); bound {bound} x"
     )
 
 
@@ -127,10 +129,12 @@ def test_loading_3d_volumes_with_their_mean_peaks_at_the_run(tmp_path):
 
 @needs_proc
 @pytest.mark.slow
-def test_tutorial_fit_peaks_below_twice_the_run():
+def test_tutorial_fit_peaks_below_one_and_a_half_times_the_run():
     # 96 volumes of 64^3 in float32 (96 MiB); the vectorized engine (the reference's
-    # chunks are smaller than its whole-matrix passes)
-    _assert_peak_within_bound(_child_peak(TUTORIAL_IMPORTS, TUTORIAL_FIT, spm_auditory_dir()))
+    # chunks are smaller than its whole-matrix passes). The speed issue's bound: the run
+    # read in place with its mean, masked by a gather (1.40 x measured)
+    measured = _child_peak(TUTORIAL_IMPORTS, TUTORIAL_FIT, spm_auditory_dir())
+    _assert_peak_within_bound(measured, TUTORIAL_PEAK_MAX)
 
 
 # ------------------------------------------------------------------- values
