@@ -37,13 +37,18 @@ SPM's variance and df formulas are applied beside it (``ResMS = ResSS / trRV``,
 from __future__ import annotations
 
 import functools
+import multiprocessing
+import threading
 import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 
 import numpy as np
-import statsmodels.api as sm
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+
+# OLS and GLSAR only: statsmodels.api would import every model, plotting and datasets
+# too, in the parent and in each joblib worker
+from statsmodels.regression import linear_model as sm
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from refglm.exceptions import InputError
@@ -194,18 +199,25 @@ def residual_variance(res, df_scale: str = "rank") -> float:
 
 
 @_silencing_per_voxel_rank_warnings
-def _ols_chunk(Y, X, df_scale="rank"):
-    """OLS of every column of ``Y`` with statsmodels, one voxel at a time."""
+def _ols_chunk(Y, X, df_scale="rank", resid_only=False):
+    """OLS of every column of ``Y`` with statsmodels, one voxel at a time.
+
+    ``resid_only``: the residuals alone (the AR fit's first pass), beta and sigma2 None.
+    Each fit's values are read from its ``RegressionResults`` (``fit()._results``), not
+    through the wrapper that ``fit()`` returns for pandas and summaries: the same
+    arrays, without the wrapper's attribute lookups.
+    """
     Y = _float64(Y)
     n, v = Y.shape
-    beta = np.empty((X.shape[1], v))
-    sigma2 = np.empty(v)
+    beta = None if resid_only else np.empty((X.shape[1], v))
+    sigma2 = None if resid_only else np.empty(v)
     resid = np.empty((n, v))
     for j in range(v):
-        res = sm.OLS(Y[:, j], X).fit()
-        beta[:, j] = res.params
-        sigma2[j] = residual_variance(res, df_scale)
+        res = sm.OLS(Y[:, j], X).fit()._results
         resid[:, j] = res.resid
+        if not resid_only:
+            beta[:, j] = res.params
+            sigma2[j] = residual_variance(res, df_scale)
     return beta, sigma2, resid
 
 
@@ -232,7 +244,7 @@ def _ar1_chunk(Y, X, rho, scan0, keep_cov, cov_pinv="scipy", df_scale="rank"):
     df = np.empty(v)
     cov = np.empty((v, p, p)) if keep_cov else None
     for j in range(v):
-        res = model_class(Y[:, j], X, rho=_rho_argument(coef[j])).fit()
+        res = model_class(Y[:, j], X, rho=_rho_argument(coef[j])).fit()._results  # as OLS's
         beta[:, j] = res.params
         sigma2[j] = residual_variance(res, df_scale)
         df[j] = res.df_resid
@@ -308,8 +320,42 @@ def _run_spm(Y, X, noise_model, whitening, covariance, drift_basis, df, cov_pinv
     return spm_glm_fit(beta, ResSS, resid_rows, space, noise_model)
 
 
+# joblib's default backend, loky, starts fresh interpreters that import numpy, scipy,
+# pandas and statsmodels before their first chunk (4-5 s for two workers on the 2-core
+# machine of docs/performance.md); where processes start by fork, joblib's
+# "multiprocessing" backend forks this process instead, whose modules are loaded
+# (0.15 s): the same chunk functions, the same bits.
+_FORKED_WORKERS = multiprocessing.get_start_method(allow_none=False) == "fork"
+# chunks per worker handed to the multiprocessing backend at a time (it returns lists,
+# not a generator: progress is reported after each group)
+_GROUP_PER_WORKER = 8
+
+
+def _default_backend() -> bool:
+    """Whether joblib would use its default (loky): no backend set by the caller."""
+    from joblib.parallel import get_active_backend
+
+    active, _ = get_active_backend()
+    return type(active).__name__ == "LokyBackend"
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one Python thread: only then is forking it safe.
+
+    A thread holding a lock (logging, an import, a client's event loop) at the fork
+    leaves that lock held forever in the child, whose chunk then never ends.
+    """
+    return threading.active_count() == 1
+
+
 def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
-    """Run ``func`` on each chunk, in order, serially or through joblib."""
+    """Run ``func`` on each chunk, in order, serially or through joblib.
+
+    Without a ``backend`` (and none set around the call with joblib's
+    ``parallel_config``), the workers are forked from this process where the platform
+    forks and this process runs a single thread (joblib's ``"multiprocessing"``
+    backend), else started by loky.
+    """
     if n_jobs == 1 and backend is None:
         out = []
         for sl in slices:
@@ -317,6 +363,8 @@ def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
             if progress is not None:
                 progress(sl.stop - sl.start)
         return out
+    if backend is None and _FORKED_WORKERS and _default_backend() and _single_threaded():
+        return _map_chunks_forked(func, list(slices), n_jobs, progress, args_of_slice)
     # joblib >= 1.6 selects the Dask backend (and any registered one) through
     # parallel_config; Parallel(backend="dask") fails there.
     config = parallel_config(backend=backend) if backend is not None else nullcontext()
@@ -331,6 +379,21 @@ def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
             out.append(res)
             if progress is not None:
                 progress(sl.stop - sl.start)
+    return out
+
+
+def _map_chunks_forked(func, slices, n_jobs, progress, args_of_slice):
+    """:func:`_map_chunks` on forked workers: one pool, the chunks in groups, in order."""
+    out = []
+    with parallel_config(backend="multiprocessing"), Parallel(n_jobs=n_jobs) as parallel:
+        step = _GROUP_PER_WORKER * max(1, effective_n_jobs(n_jobs))
+        for start in range(0, len(slices), step):
+            group = slices[start : start + step]
+            results = parallel(delayed(func)(*[a(sl) for a in args_of_slice]) for sl in group)
+            for sl, res in zip(group, results, strict=True):
+                out.append(res)
+                if progress is not None:
+                    progress(sl.stop - sl.start)
     return out
 
 
@@ -507,11 +570,20 @@ def run_glm(
         )
 
     parts = _map_chunks(
-        _ols_chunk, slices, n_jobs, backend, progress, y_of, x_of, lambda sl: df_scale
+        _ols_chunk,
+        slices,
+        n_jobs,
+        backend,
+        progress,
+        y_of,
+        x_of,
+        lambda sl: df_scale,
+        lambda sl: order != 0,  # an AR fit keeps the OLS residuals only
     )
-    beta = np.concatenate([q[0] for q in parts], axis=1)
-    sigma2 = np.concatenate([q[1] for q in parts])
     resid = np.concatenate([q[2] for q in parts], axis=1)
+    if order == 0:
+        beta = np.concatenate([q[0] for q in parts], axis=1)
+        sigma2 = np.concatenate([q[1] for q in parts])
     del parts
 
     if order == 0:
@@ -584,7 +656,10 @@ def run_glm(
         warnings.simplefilter("ignore", SingularMatrixWarning)
         for k, value in enumerate(values):
             model = model_class(np.zeros(n), X, rho=_rho_argument(value))
-            cov[k] = contrast_cov(model.fit(), cov_pinv)
+            if cov_pinv == "statsmodels":  # statsmodels' normalized_cov_params, of a fit
+                cov[k] = contrast_cov(model.fit(), cov_pinv)
+            else:  # contrast_cov reads the whitened design only: no fit needed
+                cov[k] = pinv_cov(np.asarray(model.wexog), cov_pinv)
     return GLMFit(
         beta,
         sigma2,
