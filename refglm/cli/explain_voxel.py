@@ -2,7 +2,8 @@
 
 Without ``--from`` the voxel is one of the tutorial model's (the SPM auditory run);
 with ``--from FIT_DIR --func ...`` it is one of the user's own ``refglm fit`` (its
-``statmap.json``, ``design.tsv`` and ``mask.nii.gz``, the run given again). The table
+``statmap.json``, ``design.tsv`` and ``mask.nii.gz``, the run given again; a fit under
+``spm12`` is refitted first, for SPM's whole-volume matrices). The table
 fits in 80 columns, each step's formula on the line below its value; ``--wide`` prints
 the long form, one line a step.
 """
@@ -60,7 +61,8 @@ def add_parser(subparsers):
         default=None,
         metavar="FIT_DIR",
         help="the --out folder of refglm fit (or refglm tutorial): its statmap.json, "
-        "design.tsv and mask.nii.gz give the model (default: none, the tutorial's model)",
+        "design.tsv and mask.nii.gz give the model; a fit under spm12 is refitted first, for "
+        "SPM's whole-volume V, W and scale factors (default: none, the tutorial's model)",
     )
     fit.add_argument(
         "--func",
@@ -135,6 +137,11 @@ def run(args) -> int:
             args.from_dir, args.func, mm=args.mm, ijk=args.ijk, contrast=args.contrast
         )
         what = f"the fit in {args.from_dir} (engine {info['engine']}, contrast {info['contrast']})"
+        if info.get("refit_engine") is not None:
+            what += (
+                f"; SPM's whole-volume gSF, V, W and X0 from a refit of its statmap.json "
+                f"options with the {info['refit_engine']} engine ({info['refit_seconds']:.1f} s)"
+            )
     else:
         for flag, value in (("--func", args.func), ("--contrast", args.contrast)):
             if value is not None:

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["ThresholdedMap", "ContrastSummary", "model_parameters", "table_params"]
+__all__ = [
+    "ThresholdedMap",
+    "ContrastSummary",
+    "model_parameters",
+    "spm_option_keys",
+    "table_params",
+]
 
 
 @dataclass
@@ -52,6 +58,60 @@ class ContrastSummary:
     table_params: dict | None = None
 
 
+def spm_option_keys(convention) -> tuple:
+    """The SPM12 options (``FirstLevelModel`` parameters) a convention's steps read.
+
+    ``oversampling`` and ``microtime_onset`` under SPM's design builder
+    (``design_builder='spm_fMRI_design'``: SPM's ``fmri_t``, ``fmri_t0``);
+    ``global_normalization`` wherever SPM's globals are computed (``scaling_method
+    'spm_global'`` or ``mask_method 'spm_implicit'``); ``implicit_mask_threshold`` under
+    SPM's implicit mask. Under ``'spm12'`` all four; under nistats' and nilearn's
+    conventions none. These are the keys :func:`model_parameters` always writes for the
+    convention, and the ones ``refglm explain-voxel --from`` needs to rebuild its model.
+    """
+    from refglm.conventions import get_convention
+
+    conv = get_convention(convention)
+    keys = []
+    if conv.design_builder == "spm_fMRI_design":
+        keys += ["oversampling", "microtime_onset"]
+    if conv.scaling_method == "spm_global" or conv.mask_method == "spm_implicit":
+        keys.append("global_normalization")
+    if conv.mask_method == "spm_implicit":
+        keys.append("implicit_mask_threshold")
+    return tuple(keys)
+
+
+def _option_values(model, conv) -> dict:
+    """The SPM options the fit used (:func:`spm_option_keys`), their defaults resolved.
+
+    ``oversampling`` outside SPM's builder is written only when the model was given one
+    (None is the builder's own default, 50): a fit that did not set it writes the keys
+    it always did.
+    """
+    keys = spm_option_keys(conv)
+    values = {}
+    if "oversampling" in keys:
+        from refglm.first_level.run import SPM_MICROTIME_ONSET, SPM_MICROTIME_RESOLUTION
+
+        given = model.oversampling
+        onset = model.microtime_onset
+        values["oversampling"] = int(SPM_MICROTIME_RESOLUTION if given is None else given)
+        values["microtime_onset"] = int(SPM_MICROTIME_ONSET if onset is None else onset)
+    elif model.oversampling is not None:
+        values["oversampling"] = int(model.oversampling)
+    if "global_normalization" in keys:
+        values["global_normalization"] = model.global_normalization
+    if "implicit_mask_threshold" in keys:
+        from refglm.glm.masking import SPM_MASK_THRESHOLD
+
+        threshold = model.implicit_mask_threshold
+        values["implicit_mask_threshold"] = float(
+            SPM_MASK_THRESHOLD if threshold is None else threshold
+        )
+    return values
+
+
 def model_parameters(model, contrasts, map_cluster_threshold) -> dict:
     """The model parameters ``statmap.json`` holds, read from a fitted model.
 
@@ -60,7 +120,16 @@ def model_parameters(model, contrasts, map_cluster_threshold) -> dict:
     ``high_pass``, ``drift_order``, ``convention`` (its name), ``engine``,
     ``contrasts`` (BIDS name to definition) and ``map_cluster_threshold``
     (the cluster-size filter of the thresholded maps: clusters of fewer
-    voxels are removed).
+    voxels are removed). Under a convention with SPM12's steps, the SPM options
+    they read (:func:`spm_option_keys`), with the values used (defaults resolved:
+    ``oversampling`` 16, ``microtime_onset`` 8, ``global_normalization`` None for
+    SPM's 'None', ``implicit_mask_threshold`` 0.8); elsewhere ``oversampling`` when
+    the model was given one.
+
+    The other parameters of the design and scaling (``slice_time_ref`` 0,
+    ``min_onset`` -24, ``fir_delays`` (0,), ``signal_scaling`` 0) are fixed by
+    ``refglm fit`` and ``refglm tutorial``; a given mask is in ``input_files`` (role
+    ``mask``, by sha256) and the mask fitted in ``mask.nii.gz``.
 
     Parameters
     ----------
@@ -86,6 +155,7 @@ def model_parameters(model, contrasts, map_cluster_threshold) -> dict:
         engine=model.engine,
         contrasts=dict(contrasts),
         map_cluster_threshold=map_cluster_threshold,
+        **_option_values(model, model.convention_),
     )
 
 

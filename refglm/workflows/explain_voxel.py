@@ -3,7 +3,10 @@
 :func:`explain_fit_voxel` traces a voxel of any ``refglm fit`` (or ``refglm tutorial``)
 output folder: its ``statmap.json`` (convention, noise model, contrasts, the run's
 files by content hash), ``design.tsv`` (the very design fitted) and ``mask.nii.gz``,
-with the run's data given again (``--func``), checked against the hashes.
+with the run's data given again (``--func``), checked against the hashes. A fit under
+SPM12's estimation is refitted first, with the options its ``statmap.json`` records
+(:func:`refglm.first_level.summary.spm_option_keys`), for the whole-volume matrices
+SPM's trace needs.
 
 Under a convention with SPM12's estimation (``--convention spm12``) the voxel is traced
 through SPM's steps instead (:func:`refglm.first_level.trace_spm_voxel`), in SPM's model
@@ -16,6 +19,7 @@ ReML and whitening need every voxel, so that model is fitted first.
 from __future__ import annotations
 
 import io as _bytes_io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +29,7 @@ from refglm.conventions import get_convention
 from refglm.datasets import fetch_spm_auditory
 from refglm.exceptions import InputError
 from refglm.first_level import FirstLevelModel, first_level_design, trace_spm_voxel, trace_voxel
+from refglm.first_level.summary import spm_option_keys
 from refglm.glm.contrasts import as_contrast_matrix
 from refglm.glm.masking import compute_epi_mask, mean_epi
 from refglm.io import derivative_names as names
@@ -187,6 +192,13 @@ def _explain_spm_voxel(mm, ijk, data_dir, conv, contrast) -> tuple:
 
 _FROM_FIX = "pass the --out folder of refglm fit or refglm tutorial (it holds statmap.json)."
 
+#: The engine of the refit under SPM12's estimation: SPM's scale factors, implicit mask,
+#: ReML V and W and drift basis are computed by the model before any engine runs, so
+#: every engine gives the same ones; the vectorized is the fastest.
+SPM_REFIT_ENGINE = "vectorized"
+#: What the refit of an SPM12 fit reads from ``statmap.json``, besides SPM's options.
+_SPM_REFIT_KEYS = ("t_r", "hrf_model", "drift_model", "high_pass", "drift_order")
+
 
 def _fit_record(fit_dir: Path) -> dict:
     """The fit's ``statmap.json``, with the keys a trace needs checked."""
@@ -273,6 +285,47 @@ def _traced_contrasts(contrasts: dict, columns, name: str | None) -> tuple:
     return name, contrasts[name], (contrasts[f_names[0]] if f_names else None)
 
 
+def _check_spm_record(record: dict, conv, fit_dir: Path) -> None:
+    """Refuse an SPM12 fit whose ``statmap.json`` lacks what its refit needs (older refglm)."""
+    missing = [key for key in (*_SPM_REFIT_KEYS, *spm_option_keys(conv)) if key not in record]
+    if missing:
+        raise InputError(
+            f"--from {fit_dir}: expected statmap.json with {', '.join(missing)} (the SPM12 "
+            f"options its {conv.name} fit used, needed to refit SPM's whole-volume V, W and "
+            "scale factors), found none (written by an older refglm); refit with this "
+            f"refglm version (refglm fit ... --convention {conv.name} --out {fit_dir})."
+        )
+
+
+def _spm_refit(run, affine, mask, design, record: dict, conv, fit_dir: Path):
+    """SPM12's model of the fit, rebuilt from ``statmap.json`` and refitted on ``run``.
+
+    The design is the fit's own (``design.tsv``), the mask the fit's ``mask.nii.gz``
+    (SPM's explicit mask, which the implicit mask of the recorded threshold restricts
+    to itself again). Returns the fitted model and the refit's seconds.
+    """
+    params = {key: record[key] for key in (*_SPM_REFIT_KEYS, *spm_option_keys(conv))}
+    model = FirstLevelModel(
+        **params, noise_model=record["noise_model"], convention=conv, engine=SPM_REFIT_ENGINE
+    )
+    try:
+        model.check_parameters()
+    except InputError as exc:
+        raise InputError(f"--from {fit_dir}: statmap.json: {exc}") from None
+    t0 = time.perf_counter()
+    model.fit_array(run, affine, design_matrices=design, mask=mask)
+    seconds = time.perf_counter() - t0
+    if not np.array_equal(model.mask_, mask):
+        options = ", ".join(f"{key} {params[key]!r}" for key in spm_option_keys(conv))
+        raise InputError(
+            f"--from {fit_dir}: expected SPM's implicit mask under statmap.json's options "
+            f"({options}) to keep the fit's mask ({int(mask.sum())} voxels, mask.nii.gz), "
+            f"found {int(model.mask_.sum())} voxels; the record does not match the fit: "
+            "refit with this refglm version."
+        )
+    return model, seconds
+
+
 def explain_fit_voxel(fit_dir, func, mm=None, ijk=None, contrast: str | None = None) -> tuple:
     """Trace one voxel of a ``refglm fit`` output folder (``refglm explain-voxel --from``).
 
@@ -284,6 +337,14 @@ def explain_fit_voxel(fit_dir, func, mm=None, ijk=None, contrast: str | None = N
     ``input_files`` of ``statmap.json``. The trace's z then equals the fit's z map at
     the voxel (to the engine's agreement: bitwise for the statsmodels engine, within
     1e-10 for the vectorized one).
+
+    Under SPM12's estimation (``ar_fit='spm_reml'``) the model is rebuilt from
+    ``statmap.json`` (``t_r``, ``hrf_model``, drifts, noise model and SPM's options,
+    :func:`refglm.first_level.summary.spm_option_keys`) and refitted on the run with
+    its design and mask, engine :data:`SPM_REFIT_ENGINE` (the whole-volume matrices do
+    not depend on the engine); the voxel is then traced by
+    :func:`refglm.first_level.trace_spm_voxel`. A ``statmap.json`` of an older refglm,
+    without SPM's options, is refused, naming the keys.
 
     Parameters
     ----------
@@ -303,20 +364,17 @@ def explain_fit_voxel(fit_dir, func, mm=None, ijk=None, contrast: str | None = N
     info : dict
         ``ijk``, ``xyz``, ``mask_voxels``, ``fit_dir``, ``contrast`` (the name),
         ``engine`` (the fit's), ``fit_z`` (the fit's z map at the voxel, or None when
-        the folder has none).
+        the folder has none); under SPM12's estimation also ``refit_engine`` and
+        ``refit_seconds`` (the whole-volume refit; None otherwise).
     """
     if (mm is None) == (ijk is None):
         raise InputError("explain-voxel: expected exactly one of --mm X Y Z or --ijk I J K.")
     fit_dir = Path(fit_dir)
     record = _fit_record(fit_dir)
     conv = get_convention(record["convention"])
-    if conv.ar_fit == "spm_reml":
-        raise InputError(
-            f"--from {fit_dir}: the fit's convention {conv.name} estimates with SPM's ReML over "
-            "the whole volume, from options statmap.json does not record (global "
-            "normalisation, implicit mask threshold, microtime); trace SPM12's model of the "
-            "tutorial with refglm explain-voxel --convention spm12."
-        )
+    spm = conv.ar_fit == "spm_reml"
+    if spm:
+        _check_spm_record(record, conv, fit_dir)
     design = _fit_design(fit_dir)
     name, t_definition, f_definition = _traced_contrasts(
         record["contrasts"], design.columns, contrast
@@ -353,15 +411,35 @@ def explain_fit_voxel(fit_dir, func, mm=None, ijk=None, contrast: str | None = N
             f"{fit_dir}/mask.nii.gz), so the fit has no value there; pick a voxel inside."
         )
     raw = np.array(run[ijk], copy=True)
-    del run
-    trace = trace_voxel(
-        raw,
-        design,
-        t_definition,
-        f_definition,
-        noise_model=record["noise_model"],
-        convention=conv,
-    )
+    refit_engine = refit_seconds = None
+    if spm:
+        model, refit_seconds = _spm_refit(run, affine, mask, design, record, conv, fit_dir)
+        del run
+        refit_engine = model.engine
+        trace = trace_spm_voxel(
+            raw,
+            design,
+            model.drift_basis_,
+            model.scale_factors_,
+            model.whitening_matrix_,
+            model.noise_correlation_,
+            t_definition,
+            f_definition,
+            noise_model=record["noise_model"],
+            convention=conv,
+            reml_hyperparameters=model.reml_hyperparameters_,
+            mask_thresholds=model.mask_thresholds_,
+        )
+    else:
+        del run
+        trace = trace_voxel(
+            raw,
+            design,
+            t_definition,
+            f_definition,
+            noise_model=record["noise_model"],
+            convention=conv,
+        )
     z_path = fit_dir / names.statmap_name(name, "z")
     fit_z = float(io.image_data(z_path)[0][ijk]) if z_path.is_file() else None
     info = dict(
@@ -373,5 +451,7 @@ def explain_fit_voxel(fit_dir, func, mm=None, ijk=None, contrast: str | None = N
         engine=record.get("engine"),
         convention=conv.name,
         fit_z=fit_z,
+        refit_engine=refit_engine,
+        refit_seconds=refit_seconds,
     )
     return trace, info
