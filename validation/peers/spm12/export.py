@@ -152,6 +152,12 @@ def export_model(
         "data_files": [f.name for f in files],
         "data_sha256": _sha256(files),
         "seconds_spm_batch": seconds,
+        # each batch step on its own (spm12_model.m runs them as three jobs)
+        **{
+            f"seconds_{step}": float(res[f"seconds_{step}"])
+            for step in ("fmri_spec", "fmri_est", "con")
+            if f"seconds_{step}" in res
+        },
         "seconds_octave_wall": float(wall.read_text()) if wall.exists() else None,
         "python": sys.version.split()[0],
         "numpy": np.__version__,
