@@ -254,12 +254,21 @@ def spm_implicit_mask(data: np.ndarray, gSF, TH) -> np.ndarray:
         )
     gSF = np.asarray(gSF, dtype=np.float64)
     TH = np.asarray(TH, dtype=np.float64)
-    keep = np.empty(data.shape[:3], dtype=bool)
-    for i in range(data.shape[0]):  # one x-plane at a time: memory only
-        plane = np.asarray(data[i], dtype=np.float64) * gSF  # (y, z, n_scans)
-        keep[i] = np.all(plane > TH, axis=-1)
-    series = np.asarray(data[keep], dtype=np.float64) * gSF  # (n_kept, n_scans)
-    keep[keep] = np.any(np.diff(series, axis=1) != 0, axis=1)
+    # one scan at a time (a contiguous volume of a Fortran-ordered run): the same
+    # products y * gSF_j, compared with TH_j, as over the whole series at once
+    n = data.shape[3]
+    keep = np.ones(data.shape[:3], dtype=bool)
+    for j in range(n):
+        keep &= np.asarray(data[..., j], dtype=np.float64) * gSF[j] > TH[j]
+    # not constant: some (y_j+1 gSF_j+1) - (y_j gSF_j) != 0, np.diff's differences
+    kept = np.flatnonzero(keep.ravel(order="F"))
+    previous = np.asarray(data[..., 0].ravel(order="F")[kept], dtype=np.float64) * gSF[0]
+    changes = np.zeros(kept.size, dtype=bool)
+    for j in range(1, n):
+        current = np.asarray(data[..., j].ravel(order="F")[kept], dtype=np.float64) * gSF[j]
+        changes |= (current - previous) != 0
+        previous = current
+    keep[np.unravel_index(kept, keep.shape, order="F")] = changes
     return keep
 
 

@@ -140,33 +140,28 @@ def standardize_signals(Y: np.ndarray, ddof: int = 1) -> np.ndarray:
     return Y
 
 
-def _spm_global_columns(scans: np.ndarray) -> np.ndarray:
-    """:func:`spm_global` of each column of ``scans`` (voxels in Fortran order, n), float64.
+def _spm_global_values(values: np.ndarray, work: np.ndarray | None = None) -> float:
+    """:func:`spm_global` of one scan's values, in SPM's file (Fortran) order, 1-D.
 
-    ``scans`` is C-ordered, so numpy reduces its axis 0 row after row: each column's
-    sum runs voxel after voxel, as the C loop's. Non-finite values are set to 0 and not
-    counted, and the voxels not above :math:`s_1` are set to 0 before the second sum:
-    adding 0 leaves a running sum unchanged, so each sum is the C loop's over the
-    selected voxels.
+    Non-finite values are set to 0 and not counted, and the voxels not above
+    :math:`s_1` are set to 0 before the second sum: adding 0 leaves a running sum
+    unchanged, so each sum (``np.add.accumulate``, left to right as the C loop adds) is
+    the C loop's over the selected voxels. ``work``: a float64 buffer of the same size
+    for the running sums (memory only).
     """
-    scans = np.ascontiguousarray(scans, dtype=np.float64)
-    finite = np.isfinite(scans)
-    values = np.where(finite, scans, 0.0)
-    s1 = _column_sums(values) / (8.0 * np.count_nonzero(finite, axis=0))
-    above = finite & (values > s1)
-    return _column_sums(np.where(above, values, 0.0)) / np.count_nonzero(above, axis=0)
-
-
-def _column_sums(values: np.ndarray) -> np.ndarray:
-    """Each column's left-to-right sum, for a C-ordered 2-D float64 array.
-
-    With two columns or more numpy reduces axis 0 row after row (each column summed in
-    order); a single column is contiguous, which numpy would sum pairwise, so it goes
-    through :func:`refglm.glm.spm_linalg.seqsum`.
-    """
-    if values.shape[1] >= 2:
-        return np.add.reduce(values, axis=0)
-    return seqsum(values, axis=0)
+    values = np.asarray(values, dtype=np.float64)
+    work = np.empty(values.shape) if work is None else work
+    finite = np.isfinite(values)
+    m = np.count_nonzero(finite)
+    if m < values.size:
+        values = np.where(finite, values, 0.0)
+    s1 = np.add.accumulate(values, out=work)[-1] / (8.0 * m)
+    above = values > s1  # False where not finite (set to 0 <= s1, or s1 is not finite)
+    if m < values.size:
+        above &= finite
+    work.fill(0.0)
+    np.copyto(work, values, where=above)  # the voxels above s1, the others 0
+    return float(np.add.accumulate(work, out=work)[-1] / np.count_nonzero(above))
 
 
 def spm_global(volume: np.ndarray) -> float:
@@ -185,29 +180,27 @@ def spm_global(volume: np.ndarray) -> float:
     volume : ndarray, 3-D
         The raw scan, before any scaling.
     """
-    values = np.asarray(volume, dtype=np.float64).ravel(order="F")
-    return float(_spm_global_columns(values[:, None])[0])
+    return _spm_global_values(np.asarray(volume).ravel(order="F"))
 
 
-def spm_globals(data: np.ndarray, scans_per_batch: int = 16) -> np.ndarray:
+def spm_globals(data: np.ndarray, scans_per_batch: int | None = None) -> np.ndarray:
     """:func:`spm_global` of every scan of a 4-D run (x, y, z, n), SPM's ``xGX.rg``.
 
-    The scans are taken ``scans_per_batch`` at a time (memory only: the result
-    does not depend on it).
+    One scan at a time: a scan of a Fortran-ordered run (``io.load_run``'s, nibabel's)
+    is one contiguous volume, read in SPM's file order without a copy.
+    ``scans_per_batch`` is accepted for compatibility and unused (the result never
+    depended on it).
     """
     if data.ndim != 4:
         raise InputError(
             f"data: expected a 4-D run (x, y, z, n_scans), found shape {data.shape}; pass "
             "every scan of the run."
         )
-    n = data.shape[3]
-    # every voxel, in Fortran (SPM's file) order
-    x, y, z = np.unravel_index(np.arange(int(np.prod(data.shape[:3]))), data.shape[:3], order="F")
-    g = np.empty(n)
-    for start in range(0, n, scans_per_batch):
-        stop = min(start + scans_per_batch, n)
-        g[start:stop] = _spm_global_columns(data[x, y, z, start:stop])
-    return g
+    work = np.empty(int(np.prod(data.shape[:3])))
+    return np.array(
+        [_spm_global_values(data[..., j].ravel(order="F"), work) for j in range(data.shape[3])],
+        dtype=np.float64,
+    )
 
 
 def spm_scale_factors(g: np.ndarray, global_normalization=None) -> np.ndarray:

@@ -39,6 +39,8 @@ def test_globals_are_spm_global_c_scan_by_scan(seed, batch):
     data[0, 0, 0, 2] = np.nan
     expected = [_reference_global(data[..., j]) for j in range(7)]
     assert_array_equal(spm_globals(data, batch), expected)
+    # a Fortran-ordered run (io.load_run's) is read scan by scan without copies
+    assert_array_equal(spm_globals(np.asfortranarray(data)), expected)
     assert_array_equal([spm_global(data[..., j]) for j in range(7)], expected)
 
 
@@ -91,3 +93,25 @@ def test_implicit_mask_drops_constant_series_and_nan():
 def test_implicit_mask_threshold_is_strict():
     data = np.array([8.0, 9.0, 10.0]).reshape(1, 1, 1, 3)
     assert not spm_implicit_mask(data, np.ones(3), np.full(3, 8.0)).any()
+
+
+def _reference_implicit_mask(data, gSF, TH):
+    """spm_spm.m lines 591, 596 on the whole series at once: every scan above, not constant."""
+    series = data.reshape(-1, data.shape[3]) * gSF  # (voxels, scans)
+    keep = np.all(series > TH, axis=1) & np.any(np.diff(series, axis=1) != 0, axis=1)
+    return keep.reshape(data.shape[:3])
+
+
+@given(st.integers(0, 2**32 - 1), st.booleans(), st.sampled_from([np.float64, np.float32]))
+def test_implicit_mask_scan_by_scan_is_the_whole_series_rule(seed, fortran, dtype):
+    rng = np.random.default_rng(seed)
+    data = rng.uniform(0, 20, (5, 4, 3, 6)).astype(dtype)
+    data[0, 0, 0] = 15.0  # constant
+    data[1, 0, 0, 2] = np.nan
+    data[2, 0, 0, 4] = np.inf
+    data[3, 1, 1, :] = [12.0, 12.0, 12.0, 12.0, 12.0, 13.0]  # changes in the last scan only
+    gSF = rng.uniform(0.5, 2.0, 6)
+    TH = rng.uniform(2.0, 8.0, 6)
+    data = np.asfortranarray(data) if fortran else data
+    expected = _reference_implicit_mask(np.asarray(data, dtype=np.float64), gSF, TH)
+    assert_array_equal(spm_implicit_mask(data, gSF, TH), expected)
