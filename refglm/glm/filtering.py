@@ -71,4 +71,7 @@ def spm_filter(X0: np.ndarray, Y: np.ndarray) -> np.ndarray:
     Y = np.asarray(Y, dtype=np.float64)
     if X0 is None or X0.shape[1] == 0:
         return Y
-    return Y - X0 @ (X0.T @ Y)
+    # Y - X0 (X0' Y), the difference written over the product (one array of Y's size
+    # allocated, not two: fresh pages cost more than the arithmetic here)
+    out = X0 @ (X0.T @ Y)
+    return np.subtract(Y, out, out=out)

@@ -862,7 +862,11 @@ def spm_pooled_covariance(Y, X, X0, iX0, f_threshold) -> dict:
     UF = float(f_threshold(trMV, trRV))
     KY = spm_filter(X0, Y)
     beta = pKX @ KY
-    ResSS = np.sum(xKXs.res(KY) ** 2, axis=0)
+    resid = xKXs.res(KY)
+    if resid is KY or resid is Y:  # a rank-0 design: never square the data in place
+        resid = resid.copy()
+    ResSS = np.sum(np.square(resid, out=resid), axis=0)
+    del resid
     del KY
     if Hsqr is None:
         selected = np.zeros(Y.shape[1], dtype=bool)

@@ -294,6 +294,7 @@ class SpmSpace:
             return Y
         if r < q - r:
             ur = self.u[:, :r]
-            return Y - ur @ (ur.T @ Y)
+            out = ur @ (ur.T @ Y)  # Y - u (u' Y), written over the product
+            return np.subtract(Y, out, out=out)
         R = np.eye(q) - self.u[:, :r] @ self.u[:, :r].T
         return R @ Y

@@ -126,16 +126,18 @@ def spm_est_smoothness(std_resid, mask, n_scans: int, df: float) -> dict:
     px, py, pz = at(nx, iy, iz)[kept], at(ix, ny, iz)[kept], at(ix, iy, nz)[kept]
     sums = {key: np.zeros(kept.size) for key in ("xx", "xy", "yy", "xz", "yz", "zz", "ss")}
     std_resid = np.asarray(std_resid, dtype=np.float64)
+    # the residual images one after another (each sum in image order); every product
+    # into one reused buffer: no allocation per image
+    d, dx, dy, dz, product = (np.empty(kept.size) for _ in range(5))
+    pairs = [("ss", d, d), ("xx", dx, dx), ("xy", dx, dy), ("yy", dy, dy)]
+    pairs += [("xz", dx, dz), ("yz", dy, dz), ("zz", dz, dz)]
     for r in std_resid:
-        d = r[kept]
-        dx, dy, dz = r[px] - d, r[py] - d, r[pz] - d
-        sums["ss"] += d**2
-        sums["xx"] += dx * dx
-        sums["xy"] += dx * dy
-        sums["yy"] += dy * dy
-        sums["xz"] += dx * dz
-        sums["yz"] += dy * dz
-        sums["zz"] += dz * dz
+        np.take(r, kept, out=d)
+        for gradient, neighbour in ((dx, px), (dy, py), (dz, pz)):
+            np.take(r, neighbour, out=gradient)
+            gradient -= d  # r(x + 1) - r(x)
+        for key, a, b in pairs:
+            sums[key] += np.multiply(a, b, out=product)
     scale = n_scans / df
     n_res = std_resid.shape[0]
     Lxx, Lxy, Lyy, Lxz, Lyz, Lzz = (
