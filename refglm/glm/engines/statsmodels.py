@@ -37,14 +37,12 @@ SPM's variance and df formulas are applied beside it (``ResMS = ResSS / trRV``,
 from __future__ import annotations
 
 import functools
-import multiprocessing
-import threading
 import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+from joblib import Parallel, delayed, parallel_config
 
 # OLS and GLSAR only: statsmodels.api would import every model, plotting and datasets
 # too, in the parent and in each joblib worker
@@ -320,41 +318,14 @@ def _run_spm(Y, X, noise_model, whitening, covariance, drift_basis, df, cov_pinv
     return spm_glm_fit(beta, ResSS, resid_rows, space, noise_model)
 
 
-# joblib's default backend, loky, starts fresh interpreters that import numpy, scipy,
-# pandas and statsmodels before their first chunk (4-5 s for two workers on the 2-core
-# machine of docs/performance.md); where processes start by fork, joblib's
-# "multiprocessing" backend forks this process instead, whose modules are loaded
-# (0.15 s): the same chunk functions, the same bits.
-_FORKED_WORKERS = multiprocessing.get_start_method(allow_none=False) == "fork"
-# chunks per worker handed to the multiprocessing backend at a time (it returns lists,
-# not a generator: progress is reported after each group)
-_GROUP_PER_WORKER = 8
-
-
-def _default_backend() -> bool:
-    """Whether joblib would use its default (loky): no backend set by the caller."""
-    from joblib.parallel import get_active_backend
-
-    active, _ = get_active_backend()
-    return type(active).__name__ == "LokyBackend"
-
-
-def _single_threaded() -> bool:
-    """Whether this process runs one Python thread: only then is forking it safe.
-
-    A thread holding a lock (logging, an import, a client's event loop) at the fork
-    leaves that lock held forever in the child, whose chunk then never ends.
-    """
-    return threading.active_count() == 1
-
-
 def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
     """Run ``func`` on each chunk, in order, serially or through joblib.
 
-    Without a ``backend`` (and none set around the call with joblib's
-    ``parallel_config``), the workers are forked from this process where the platform
-    forks and this process runs a single thread (joblib's ``"multiprocessing"``
-    backend), else started by loky.
+    Workers are joblib's default (loky: fresh interpreters) or the ``backend`` given.
+    Forked workers (joblib's ``"multiprocessing"`` backend) were tried: they start in
+    0.15 s instead of 4-5 s, but 2 runs of 7 of ``refglm tutorial --n-jobs -1`` then
+    waited forever on a worker that outlived the pool's shutdown (likely the CLI's
+    SIGINT/SIGTERM handlers, inherited by the fork); a reference must not hang, so loky.
     """
     if n_jobs == 1 and backend is None:
         out = []
@@ -363,8 +334,6 @@ def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
             if progress is not None:
                 progress(sl.stop - sl.start)
         return out
-    if backend is None and _FORKED_WORKERS and _default_backend() and _single_threaded():
-        return _map_chunks_forked(func, list(slices), n_jobs, progress, args_of_slice)
     # joblib >= 1.6 selects the Dask backend (and any registered one) through
     # parallel_config; Parallel(backend="dask") fails there.
     config = parallel_config(backend=backend) if backend is not None else nullcontext()
@@ -379,21 +348,6 @@ def _map_chunks(func, slices, n_jobs, backend, progress, *args_of_slice):
             out.append(res)
             if progress is not None:
                 progress(sl.stop - sl.start)
-    return out
-
-
-def _map_chunks_forked(func, slices, n_jobs, progress, args_of_slice):
-    """:func:`_map_chunks` on forked workers: one pool, the chunks in groups, in order."""
-    out = []
-    with parallel_config(backend="multiprocessing"), Parallel(n_jobs=n_jobs) as parallel:
-        step = _GROUP_PER_WORKER * max(1, effective_n_jobs(n_jobs))
-        for start in range(0, len(slices), step):
-            group = slices[start : start + step]
-            results = parallel(delayed(func)(*[a(sl) for a in args_of_slice]) for sl in group)
-            for sl, res in zip(group, results, strict=True):
-                out.append(res)
-                if progress is not None:
-                    progress(sl.stop - sl.start)
     return out
 
 
