@@ -230,8 +230,9 @@ def _swallowed_candidate(func: list) -> str:
     likely = [path for path in func if looks_like_maps(path)]
     meant = likely[-1] if likely else func[-1]
     rest = [path for path in func if path != meant] or ["FUNC..."]
-    shown = " ".join(rest[:2]) + (" ..." if len(rest) > 2 else "")
-    fix = f"give CANDIDATE before it: `refglm compare {meant} --reference-from-data {shown} ...`"
+    # the paths kept, then one "..." for the other paths and the model flags
+    shown = " ".join(rest[:2]) + " ..."
+    fix = f"give CANDIDATE before it: `refglm compare {meant} --reference-from-data {shown}`"
     if likely:
         found = f"{meant} included, a folder or a statistical map, so likely the CANDIDATE"
     else:

@@ -22,7 +22,8 @@ EXAMPLES = (
 LAYOUTS = (
     "The two options name two different folders. --data-dir DIR is the dataset folder "
     "itself, DIR/sub001/fM00223/fM00223_004.img ...: refglm only verifies it (as it does "
-    "$REFGLM_DATA_DIR); every command takes the same --data-dir. --cache-dir DIR is a "
+    "$REFGLM_DATA_DIR); tutorial, validate and explain-voxel take the same --data-dir. "
+    "--cache-dir DIR is a "
     "cache that holds one folder per dataset: the data go into DIR/spm_auditory/sub001/..., "
     "downloaded unless already there, so the other commands then find them with "
     "--data-dir DIR/spm_auditory or with REFGLM_CACHE_DIR=DIR."

@@ -242,6 +242,16 @@ def test_a_candidate_swallowed_by_reference_from_data_is_named(tmp_path, capsys)
     assert fix in line
 
 
+def test_the_swallowed_candidate_message_shortens_a_long_func_list_once(tmp_path, capsys):
+    _save(tmp_path / "cand", _z_map())
+    func = [str(tmp_path / f"f{i}.img") for i in range(4)]
+    argv = ["--reference-from-data", *func, str(tmp_path / "cand"), "--events", "e.tsv"]
+    assert main([*argv, "--t-r", "2"]) == EXIT_INPUT
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f"--reference-from-data {func[0]} {func[1]} ...`" in line
+    assert "... ..." not in line
+
+
 @pytest.fixture
 def written_report(tmp_path):
     _save(tmp_path / "a", _z_map())
