@@ -804,7 +804,8 @@ class FirstLevelModel:
             data = smooth_run(data, affine, self.smoothing_fwhm)
         if conv.scaling_method == "spm_global":
             # SPM12: the data SPM reads are raw*gSF, in double precision
-            Y = spm_scale(data[mask].T, self.scale_factors_)
+            # (gathered scan by scan as below, then scaled in place)
+            Y = spm_scale(_masked_signals(data, mask, np.float64), self.scale_factors_, True)
         else:
             # nilearn masker: series = data[mask].T, shape (n_scans, n_voxels), then
             # signal.py _sanitize_signals: signals.copy() (C order) and _ensure_float.
@@ -929,7 +930,7 @@ class FirstLevelModel:
             np.ravel_multi_index(np.nonzero(self.mask_), self.mask_.shape, order="F")
         )
         found = spm_est_smoothness(
-            self.fit_.std_resid[:, fortran], self.mask_, self.n_scans_, space.ols_df
+            self.fit_.std_resid, self.mask_, self.n_scans_, space.ols_df, columns=fortran
         )
         self.smoothness_ = found["FWHM"]
         self.resels_ = spm_resels_vol(self.mask_, self.smoothness_)

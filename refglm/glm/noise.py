@@ -862,8 +862,8 @@ def spm_pooled_covariance(Y, X, X0, iX0, f_threshold) -> dict:
     UF = float(f_threshold(trMV, trRV))
     KY = spm_filter(X0, Y)
     beta = pKX @ KY
-    resid = xKXs.res(KY)
-    if resid is KY or resid is Y:  # a rank-0 design: never square the data in place
+    resid = xKXs.res(KY, overwrite=KY is not Y)  # KY is not needed after this
+    if resid is Y:  # no filter and a rank-0 design: never square the data in place
         resid = resid.copy()
     ResSS = np.sum(np.square(resid, out=resid), axis=0)
     del resid

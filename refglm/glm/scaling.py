@@ -151,17 +151,22 @@ def _spm_global_values(values: np.ndarray, work: np.ndarray | None = None) -> fl
     """
     values = np.asarray(values, dtype=np.float64)
     work = np.empty(values.shape) if work is None else work
-    finite = np.isfinite(values)
-    m = np.count_nonzero(finite)
-    if m < values.size:
+    total = np.add.accumulate(values, out=work)[-1]
+    if np.isfinite(total):  # no NaN or infinity among the values (they would propagate)
+        m = values.size
+        above = values > total / (8.0 * m)
+    else:  # NaN/Inf set to 0 and not counted (or finite values whose sum overflows)
+        finite = np.isfinite(values)
+        m = np.count_nonzero(finite)
         values = np.where(finite, values, 0.0)
-    s1 = np.add.accumulate(values, out=work)[-1] / (8.0 * m)
-    above = values > s1  # False where not finite (set to 0 <= s1, or s1 is not finite)
-    if m < values.size:
-        above &= finite
-    work.fill(0.0)
-    np.copyto(work, values, where=above)  # the voxels above s1, the others 0
-    return float(np.add.accumulate(work, out=work)[-1] / np.count_nonzero(above))
+        s1 = np.add.accumulate(values, out=work)[-1] / (8.0 * m)
+        above = finite & (values > s1)
+    # the voxels above s1, in order (the zeros of the others leave a running sum as it is)
+    selected = values[above]
+    if selected.size == 0:  # no voxel above s1 (an empty or constant scan): 0 / 0
+        return float("nan")
+    total = np.add.accumulate(selected, out=work[: selected.size])[-1]
+    return float(total / selected.size)
 
 
 def spm_global(volume: np.ndarray) -> float:
@@ -225,7 +230,7 @@ def spm_scale_factors(g: np.ndarray, global_normalization=None) -> np.ndarray:
     return np.full(g.shape, SPM_GRAND_MEAN / (seqsum(g) / g.size))
 
 
-def spm_scale(Y: np.ndarray, gSF: np.ndarray) -> np.ndarray:
+def spm_scale(Y: np.ndarray, gSF: np.ndarray, overwrite: bool = False) -> np.ndarray:
     r"""The data SPM reads: :math:`Y_{jv}\, gSF_j` in float64.
 
     # SPM12 @file_array/subsref.m: the images are read as raw*scl_slope + scl_inter,
@@ -236,5 +241,10 @@ def spm_scale(Y: np.ndarray, gSF: np.ndarray) -> np.ndarray:
     Y : ndarray, shape (n_scans, n_voxels)
         Raw signals (any real dtype; converted exactly to float64).
     gSF : ndarray, shape (n_scans,)
+    overwrite : bool
+        Scale a float64 ``Y`` in place (the same products, no second array).
     """
-    return np.asarray(Y, dtype=np.float64) * np.asarray(gSF, dtype=np.float64)[:, None]
+    gSF = np.asarray(gSF, dtype=np.float64)[:, None]
+    if overwrite and isinstance(Y, np.ndarray) and Y.dtype == np.float64:
+        return np.multiply(Y, gSF, out=Y)
+    return np.asarray(Y, dtype=np.float64) * gSF

@@ -283,9 +283,11 @@ class SpmSpace:
         y[np.abs(y) < self.tol] = 0
         return y
 
-    def res(self, Y) -> np.ndarray:
+    def res(self, Y, overwrite: bool = False) -> np.ndarray:
         r"""``spm_sp('r', Y)``: residuals :math:`(I - u_r u_r^T) Y`, in SPM's order.
 
+        ``overwrite``: the residuals may be written over ``Y`` (a float64 array the
+        caller no longer needs), the same numbers without a second array.
         # SPM12 spm_sp.m 'r': if rk < q - rk, Y - u*(u'*Y); else (I - u*u')*Y
         """
         r = self.rk
@@ -294,6 +296,8 @@ class SpmSpace:
             return Y
         if r < q - r:
             ur = self.u[:, :r]
+            if overwrite and isinstance(Y, np.ndarray) and Y.dtype == np.float64:
+                return np.subtract(Y, ur @ (ur.T @ Y), out=Y)
             out = ur @ (ur.T @ Y)  # Y - u (u' Y), written over the product
             return np.subtract(Y, out, out=out)
         R = np.eye(q) - self.u[:, :r] @ self.u[:, :r].T

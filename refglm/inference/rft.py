@@ -62,7 +62,7 @@ def _seqsum(x, axis=None):
 # ------------------------------------------------------------------ smoothness, resels
 
 
-def spm_est_smoothness(std_resid, mask, n_scans: int, df: float) -> dict:
+def spm_est_smoothness(std_resid, mask, n_scans: int, df: float, columns=None) -> dict:
     r"""Smoothness (FWHM in voxels) of standardised residuals, SPM12 ``spm_est_smoothness.m``.
 
     For each residual image :math:`r` the gradient at a voxel is the forward difference
@@ -94,6 +94,10 @@ def spm_est_smoothness(std_resid, mask, n_scans: int, df: float) -> dict:
         SPM's ``nScan`` (all scans, not only those of ``std_resid``).
     df : float
         The df that standardised the residuals, :math:`n - \mathrm{rank}(KWX)`.
+    columns : array of int, optional
+        The column of ``std_resid`` that holds each mask voxel, the voxels in Fortran
+        order (default: the columns are in that order). Lets a caller whose residuals
+        are in another voxel order pass them without reordering a copy.
 
     Returns
     -------
@@ -124,6 +128,10 @@ def spm_est_smoothness(std_resid, mask, n_scans: int, df: float) -> dict:
 
     kept = np.flatnonzero(valid)
     px, py, pz = at(nx, iy, iz)[kept], at(ix, ny, iz)[kept], at(ix, iy, nz)[kept]
+    here = kept
+    if columns is not None:  # positions in the Fortran order -> columns of std_resid
+        columns = np.asarray(columns, dtype=np.intp)
+        here, px, py, pz = columns[kept], columns[px], columns[py], columns[pz]
     sums = {key: np.zeros(kept.size) for key in ("xx", "xy", "yy", "xz", "yz", "zz", "ss")}
     std_resid = np.asarray(std_resid, dtype=np.float64)
     # the residual images one after another (each sum in image order); every product
@@ -132,7 +140,7 @@ def spm_est_smoothness(std_resid, mask, n_scans: int, df: float) -> dict:
     pairs = [("ss", d, d), ("xx", dx, dx), ("xy", dx, dy), ("yy", dy, dy)]
     pairs += [("xz", dx, dz), ("yz", dy, dz), ("zz", dz, dz)]
     for r in std_resid:
-        np.take(r, kept, out=d)
+        np.take(r, here, out=d)
         for gradient, neighbour in ((dx, px), (dy, py), (dz, pz)):
             np.take(r, neighbour, out=gradient)
             gradient -= d  # r(x + 1) - r(x)
