@@ -115,3 +115,25 @@ def test_implicit_mask_scan_by_scan_is_the_whole_series_rule(seed, fortran, dtyp
     data = np.asfortranarray(data) if fortran else data
     expected = _reference_implicit_mask(np.asarray(data, dtype=np.float64), gSF, TH)
     assert_array_equal(spm_implicit_mask(data, gSF, TH), expected)
+
+
+def test_scaled_in_place_is_the_scaled_copy():
+    rng = np.random.default_rng(3)
+    Y = rng.uniform(100, 1000, (6, 9))
+    gSF = rng.uniform(0.1, 0.3, 6)
+    expected = spm_scale(Y, gSF)
+    out = spm_scale(Y, gSF, overwrite=True)
+    assert out is Y
+    assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_global_of_a_scan_with_a_non_finite_voxel_skips_it(value):
+    volume = np.arange(1.0, 25.0).reshape(2, 3, 4)
+    volume[1, 2, 3] = value
+    assert spm_global(volume) == _reference_global(volume)
+
+
+def test_global_of_an_empty_scan_is_nan():
+    # no voxel above s1 = 0: SPM's 0 / 0
+    assert np.isnan(spm_global(np.zeros((2, 3, 4))))

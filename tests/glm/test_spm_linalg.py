@@ -102,3 +102,15 @@ def test_spm_space_of_tall_and_wide_matrices(shape):
     X = np.random.default_rng(1).standard_normal(shape)
     space = SpmSpace(X)
     assert_allclose((space.u[:, : space.rk] * space.ds[: space.rk]) @ space.v[:, : space.rk].T, X)
+
+
+@given(matrices, st.integers(0, 2**32 - 1))
+def test_residuals_written_over_y_are_the_residuals(X, seed):
+    space = SpmSpace(X)
+    Y = np.random.default_rng(seed).standard_normal((X.shape[0], 5))
+    expected = space.res(Y)
+    Y_copy = Y.copy()
+    out = space.res(Y_copy, overwrite=True)
+    assert_array_equal(out, expected)
+    if 0 < space.rk < X.shape[0] - space.rk:  # the branch that writes over Y
+        assert out is Y_copy
