@@ -27,7 +27,7 @@ from refglm.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from refglm.exceptions import InputError
 from refglm.glm.design.drifts import DRIFT_MODELS
 from refglm.glm.design.hrf import HRF_MODELS
-from refglm.glm.engines import ENGINE_NAMES, NOISE_MODELS
+from refglm.glm.engines import ENGINE_NAMES
 
 EXAMPLES = (
     "examples:\n"
@@ -143,13 +143,7 @@ def add_parser(subparsers):
         metavar="N",
         help="delays in scans of the FIR model, with --hrf-model fir (default: 0)",
     )
-    g.add_argument(
-        "--noise-model",
-        default="ar1",
-        type=options.choice(NOISE_MODELS, "FirstLevelModel noise_model"),
-        metavar="MODEL",
-        help=f"one of {options.names(NOISE_MODELS)} (default: 'ar1')",
-    )
+    options.add_noise_model(g)
     g.add_argument(
         "--mask",
         default=None,

@@ -8,7 +8,6 @@ from refglm.cli.progress import Bars, finish, fit_progress
 from refglm.exceptions import InputError
 from refglm.glm.design.drifts import DRIFT_MODELS
 from refglm.glm.design.hrf import HRF_MODELS
-from refglm.glm.engines import NOISE_MODELS
 from refglm.inference.threshold_map import HEIGHT_CONTROLS
 
 EXAMPLES = (
@@ -100,13 +99,7 @@ def add_parser(subparsers):
         default=1,
         help="polynomial order (default: 1)",
     )
-    mdl.add_argument(
-        "--noise-model",
-        default="ar1",
-        type=options.choice(NOISE_MODELS, "FirstLevelModel noise_model"),
-        metavar="MODEL",
-        help=f"one of {options.names(NOISE_MODELS)} (default: 'ar1')",
-    )
+    options.add_noise_model(mdl)
     mdl.add_argument(
         "--mask",
         default=None,

@@ -22,7 +22,7 @@ import os
 
 from refglm.conventions import CONVENTIONS, DEFAULT_CONVENTION
 from refglm.exceptions import InputError
-from refglm.glm.engines import ENGINE_NAMES
+from refglm.glm.engines import ENGINE_NAMES, noise_order
 from refglm.io.derivative_names import MAX_CONTRAST_NAME_BYTES, camel_case_contrast_name
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "add_n_jobs",
     "add_scheduler",
     "add_debug",
+    "add_noise_model",
     "add_spm12_options",
     "spm12_options",
     "parse_contrast",
@@ -205,6 +206,31 @@ def engine_note(engine: str, seconds: float, n_jobs=1, backend=None) -> str:
     return (
         f"fit {seconds:.1f} s (statsmodels reference engine; `--engine vectorized` gives the "
         f"same numbers within 1e-10 in ~{estimate:.2g} s)"
+    )
+
+
+def add_noise_model(p):
+    """``--noise-model``: ``ols`` or ``arN`` (N >= 1), nilearn's ``noise_model``."""
+
+    def parse(text):
+        key = str(text).strip().lower()
+        try:
+            noise_order(key)
+        except InputError:
+            raise argparse.ArgumentTypeError(
+                f"expected 'ols' or 'arN' with N a whole number >= 1 (ar1, ar2, ...), found "
+                f"{text!r} (FirstLevelModel noise_model)"
+            ) from None
+        return key
+
+    parse.__name__ = "noise model"
+    p.add_argument(
+        "--noise-model",
+        default="ar1",
+        type=parse,
+        metavar="MODEL",
+        help="'ols', 'ar1' or 'arN': an AR(N) noise model, N >= 1, as nilearn's noise_model "
+        "(default: 'ar1')",
     )
 
 

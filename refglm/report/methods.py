@@ -11,6 +11,8 @@ engine; :func:`parameter_rows` lists the model parameters and
 
 from __future__ import annotations
 
+from refglm.exceptions import InputError
+from refglm.glm.engines import noise_order
 from refglm.report.wording import cluster_rule_text, peak_rule_text
 
 __all__ = [
@@ -76,6 +78,23 @@ _CHOICE_TEXT = {
         "the AR(1) coefficient of its residuals was estimated by Yule-Walker with global "
         "demeaning (nilearn &ge; 0.7)"
     ),
+    ("ar_p_estimator", "yule_walker"): (
+        "the AR({p}) coefficients of its residuals were estimated by Yule-Walker with global "
+        "demeaning (nilearn <code>_yule_walker</code>)"
+    ),
+    ("ar_p_estimator", "yule_walker_voxel"): (
+        "the AR({p}) coefficients of its residuals were estimated by Yule-Walker, each voxel "
+        "demeaned (statsmodels <code>yule_walker</code>)"
+    ),
+    ("ar_p_binning", "kmeans"): (
+        "the voxels' coefficient vectors were grouped by KMeans into at most {bins} models, "
+        "each named by its centre rounded to 2 decimals (nilearn)"
+    ),
+    ("ar_p_binning", "none"): "each voxel's own coefficients were used",
+    ("whiten_scan0_p", "keep"): (
+        "keeping the first {p} scans with the lags they have (nilearn <code>ARModel</code>)"
+    ),
+    ("whiten_scan0_p", "drop"): "dropping the first {p} scans (statsmodels <code>GLSAR</code>)",
     ("ar_binning", "truncate"): "truncated toward zero to a grid of 1/{bins}",
     ("ar_binning", "round"): "rounded to a grid of 1/{bins}",
     ("ar_binning", "none"): "used without binning",
@@ -180,7 +199,22 @@ def methods_paragraph(parameters: dict, convention, design, mask_voxels: int, su
             f"the model was refitted on AR(1)-whitened data ({engine} engine, ",
         ),
     )
-    if parameters.get("noise_model") == "ar1":
+    order = noise_order(parameters.get("noise_model", "ar1"))
+    if order >= 2:
+        parts.append(
+            ols_text
+            + "; "
+            + _choice("ar_p_estimator", convention.ar_estimator, p=order)
+            + ", "
+            + _choice("ar_p_binning", convention.ar_p_binning, bins=convention.ar_bins)
+            + ", and "
+            + ar_text.replace("AR(1)", f"AR({order})").replace(
+                "that fixed coefficient", "those fixed coefficients"
+            )
+            + _choice("whiten_scan0_p", convention.whiten_scan0, p=order)
+            + "). Residual degrees of freedom: n &minus; rank(X)."
+        )
+    elif parameters.get("noise_model") == "ar1":
         parts.append(
             ols_text
             + "; "
@@ -231,6 +265,16 @@ _HRF_SHORT = {"spm": "SPM canonical", "glover": "Glover", "fir": "FIR"}
 _NOISE_TEXT = {"ar1": "AR(1) noise model", "ols": "OLS (white noise)"}
 
 
+def _noise_text(noise_model) -> str:
+    """The noise model in words: 'AR(2) noise model' for 'ar2'."""
+    if noise_model in _NOISE_TEXT:
+        return _NOISE_TEXT[noise_model]
+    try:
+        return f"AR({noise_order(noise_model)}) noise model"
+    except InputError:
+        return str(noise_model)
+
+
 def summary_text(parameters: dict, design, mask_voxels: int, summaries) -> str:
     """What was fitted, in one sentence (HTML): the report's first line.
 
@@ -249,7 +293,7 @@ def summary_text(parameters: dict, design, mask_voxels: int, summaries) -> str:
         parts.append("a constant")
     hrf = parameters.get("hrf_model")
     hrf_text = f"; {_HRF_SHORT.get(hrf, hrf)} HRF" if hrf else ""
-    noise = _NOISE_TEXT.get(parameters.get("noise_model"), f"{parameters.get('noise_model')}")
+    noise = _noise_text(parameters.get("noise_model"))
     contrasts = []
     for s in summaries:
         d = s.definition

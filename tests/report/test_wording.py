@@ -98,6 +98,20 @@ def test_methods_paragraph_of_the_vectorized_engine_gives_its_tolerance():
     assert "10<sup>&minus;10</sup>" in text
 
 
+@pytest.mark.parametrize("engine", ["statsmodels", "vectorized"])
+def test_methods_paragraph_describes_an_ar_p_fit(engine):
+    # an AR(2) fit was described as OLS alone ("Each voxel was fitted by ordinary least
+    # squares; residual degrees of freedom ...")
+    text = methods_paragraph(
+        _params(noise_model="ar2", engine=engine), get_convention("nilearn"), _design(), 10, []
+    )
+    assert "the AR(2) coefficients of its residuals were estimated by Yule-Walker" in text
+    assert "grouped by KMeans into at most 100 models" in text
+    assert "refitted on AR(2)-whitened data" in text
+    assert "keeping the first 2 scans with the lags they have" in text
+    assert "AR(1)" not in text
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("small")
