@@ -1,6 +1,6 @@
 """Golden values: the nistats SPM auditory tutorial, reproduced on the real data.
 
-Provenance of every golden number: validation/golden/*.json (tool, version,
+Provenance of every golden number: refglm/validation/golden/*.json (tool, version,
 command). The values come from ../shared/seed/tutorial-single-subject-single-run.txt,
 printed by nistats 0.0.1b1's plot_single_subject_single_run.py. These tests
 run in CI on ../shared/data/spm_auditory and fail (never skip) without it.
