@@ -605,6 +605,27 @@ def test_explain_does_not_graft_spms_steps_onto_the_nistats_lineage():
             assert not [(k, v[1]) for k, v in changed.items() if (k, v[1]) in SPM_STEP_VALUES]
 
 
+def test_explain_tries_every_map_choice_of_the_facades_round():
+    # df_scale (n - rank or, as nistats and nilearn, n - columns), standardize_ddof and
+    # ar_p_binning change maps, so compare --explain flips them too
+    from refglm.compare.variants import single_flips
+
+    def flipped(name, noise_model="ar1"):
+        base = get_convention(name)
+        return {
+            (k, v[1])
+            for conv in single_flips(base, noise_model)
+            for k, v in base.differences(conv).items()
+        }
+
+    assert ("df_scale", "rank") in flipped("nistats")
+    assert ("df_scale", "rank") in flipped("nilearn")
+    assert ("df_scale", "columns") in flipped("statsmodels")
+    assert ("standardize_ddof", 1) in flipped("nistats")
+    assert ("ar_p_binning", "none") in flipped("nilearn", "ar2")
+    assert not any(key == "ar_p_binning" for key, _ in flipped("nilearn", "ar1"))  # inert
+
+
 # ------------------------------------------------------------ df_scale, multi_run_mask
 
 N_SCANS, RANK, COLUMNS = 30, 4, 5  # the design below: 5 columns of rank 4
