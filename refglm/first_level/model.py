@@ -22,8 +22,6 @@ and SPM12's model is one convention away::
 
 from __future__ import annotations
 
-import contextlib
-import os
 import warnings
 from collections.abc import Callable
 
@@ -46,7 +44,14 @@ from refglm.glm.contrasts import (
     fixed_effects_contrast,
     is_estimable,
 )
-from refglm.glm.engines import GLMFit, check_engine, check_noise_model, get_engine, noise_order
+from refglm.glm.engines import (
+    GLMFit,
+    blas_threads,
+    check_engine,
+    check_noise_model,
+    get_engine,
+    noise_order,
+)
 from refglm.glm.masking import (
     SPM_MASK_THRESHOLD,
     compute_epi_mask,
@@ -777,18 +782,11 @@ class FirstLevelModel:
     def _model_blas_threads(self):
         """BLAS threads for the model's own SPM steps (ReML, whitening, smoothness).
 
-        Under ``engine='vectorized'``, the engine's rule (``n_jobs`` threads, 1 by
-        default; -1 all cores): on a busy 2-core machine OpenBLAS's second thread, waiting
-        for a core, made a 96 x 96 SVD take 0.19 s instead of 0.005 s
-        (docs/performance.md). Otherwise BLAS's own default.
+        Under ``engine='vectorized'``, the engine's rule
+        (:func:`refglm.glm.engines.blas_threads`: ``n_jobs`` threads, 1 by default);
+        otherwise BLAS's own default.
         """
-        if self.engine != "vectorized" or self.n_jobs is None:
-            return contextlib.nullcontext()
-        from threadpoolctl import threadpool_limits
-
-        n_jobs = int(self.n_jobs)
-        threads = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-        return threadpool_limits(limits=threads, user_api="blas")
+        return blas_threads(self.n_jobs if self.engine == "vectorized" else None)
 
     def _fit_one_run(self, runs, i, affine, mask, X, design, drifts, keep, conv, bins):
         """The masked, censored, scaled signals of run ``runs[i]`` and its engine fit.

@@ -172,6 +172,27 @@ class GLMFit:
         return np.asarray(self.rho, dtype=np.float64)[:, None]
 
 
+def blas_threads(n_jobs):
+    """A context limiting BLAS to ``n_jobs`` threads (joblib's meaning of negative values).
+
+    The vectorized engine's products and the model's own SPM steps run under it: their
+    matrices are small, and on a busy machine OpenBLAS threads that wait for a core cost
+    more than they save (a 96 x 96 SVD: 0.19 s with 2 threads under load, 0.005 s with
+    one; docs/performance.md). ``None``: BLAS's own default. The number of threads
+    does not change the results beyond rounding. ``threadpoolctl`` is imported on use.
+    """
+    import contextlib
+    import os
+
+    if n_jobs is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    n_jobs = int(n_jobs)
+    threads = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
 def noise_order(noise_model) -> int:
     """The AR order of a noise model: 0 for ``'ols'``, N for ``'arN'`` (N >= 1).
 

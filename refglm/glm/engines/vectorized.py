@@ -27,15 +27,13 @@ signature and not used.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from refglm.glm.engines._common import (
     GLMFit,
+    blas_threads,
     check_glm_arguments,
     check_spm_arguments,
     chunks,
@@ -145,18 +143,6 @@ def _denominators(n_obs: int, rank: np.ndarray, p: int, df_scale: str):
     if df_scale == "rank":
         return df, df
     return df, np.full(df.shape, float(n_obs - p))
-
-
-def _blas_threads(n_jobs):
-    """A context limiting BLAS to ``n_jobs`` threads (joblib's meaning of negative values).
-
-    The number of BLAS threads does not change the results beyond rounding.
-    """
-    if n_jobs is None:
-        return contextlib.nullcontext()
-    n_jobs = int(n_jobs)
-    threads = n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def _by_voxel(Y: np.ndarray) -> np.ndarray:
@@ -467,7 +453,7 @@ def run_glm_vectorized(
     order = noise_order(noise_model)
     v = Y.shape[1]
     chunk_size = max(1, int(chunk_size))
-    with _blas_threads(n_jobs):
+    with blas_threads(n_jobs):
         if ar_fit == "spm_reml":
             return _spm(
                 Y,
