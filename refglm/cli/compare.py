@@ -77,7 +77,8 @@ def add_parser(subparsers):
     p.add_argument(
         "--convention",
         default=DEFAULT_CONVENTION,
-        metavar="NAME[+CHOICE=VALUE...]",
+        type=options.convention_name,
+        metavar=options.CONVENTION_METAVAR,
         help="convention of the thresholds, tables and the reference fit: one of "
         f"{', '.join(CONVENTIONS)}, optionally with changed choices, e.g. "
         f"nilearn+ar_binning=round (default: {DEFAULT_CONVENTION})",

@@ -14,7 +14,7 @@ import textwrap
 
 from refglm.cli import options
 from refglm.cli.exit_codes import EXIT_OK
-from refglm.conventions import CONVENTIONS, DEFAULT_CONVENTION
+from refglm.conventions import DEFAULT_CONVENTION
 from refglm.exceptions import InputError
 
 EXAMPLES = (
@@ -85,13 +85,8 @@ def add_parser(subparsers):
         "default: none, print only)",
     )
     options.add_data_dir(p)
-    p.add_argument(
-        "--convention",
-        default=None,
-        type=options.choice(tuple(CONVENTIONS), "refglm.conventions.CONVENTIONS"),
-        metavar=options.braced(CONVENTIONS),
-        help=f"named convention, one of {', '.join(CONVENTIONS)} (default: "
-        f"{DEFAULT_CONVENTION}; with --from, the fit's)",
+    options.add_convention(
+        p, default=None, default_text=f"{DEFAULT_CONVENTION}; with --from, the fit's"
     )
     p.add_argument(
         "--wide",

@@ -35,6 +35,8 @@ __all__ = [
     "add_data_dir",
     "add_engine",
     "add_convention",
+    "convention_name",
+    "CONVENTION_METAVAR",
     "add_n_jobs",
     "add_scheduler",
     "add_debug",
@@ -234,13 +236,48 @@ def add_noise_model(p):
     )
 
 
-def add_convention(p):
+#: The metavar of every ``--convention``: a name, optionally with changed choices.
+CONVENTION_METAVAR = "NAME[+CHOICE=VALUE...]"
+
+
+def convention_name(text) -> str:
+    """An argparse ``type`` for ``--convention``: a named convention or a flip of one.
+
+    ``nilearn`` or ``nilearn+cov_pinv=statsmodels``, as ``refglm compare --explain``
+    prints it (``refglm.conventions.get_convention`` reads it); the base name is read
+    case-insensitively. Returns the convention's canonical name.
+    """
+    from refglm.conventions import get_convention
+
+    key = str(text).strip()
+    base, plus, rest = key.partition("+")
+    if base.lower() in CONVENTIONS:
+        key = base.lower() + plus + rest
+    else:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {names(CONVENTIONS)}, found {text!r} "
+            "(refglm.conventions.CONVENTIONS), optionally followed by changed choices, "
+            "name+choice=value, as compare --explain prints them"
+        )
+    try:
+        return get_convention(key).name
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+convention_name.values = tuple(CONVENTIONS)  # what --help must list
+
+
+def add_convention(p, default=DEFAULT_CONVENTION, default_text=None):
+    """``--convention``: a named convention or a flip of one (:func:`convention_name`)."""
     p.add_argument(
         "--convention",
-        default=DEFAULT_CONVENTION,
-        type=choice(tuple(CONVENTIONS), "refglm.conventions.CONVENTIONS"),
-        metavar=braced(CONVENTIONS),
-        help=f"named convention, one of {', '.join(CONVENTIONS)} (default: {DEFAULT_CONVENTION})",
+        default=default,
+        type=convention_name,
+        metavar=CONVENTION_METAVAR,
+        help=f"one of {', '.join(CONVENTIONS)}, optionally with changed choices as compare "
+        f"--explain prints them, e.g. nilearn+ar_binning=round (default: "
+        f"{default_text or default})",
     )
 
 

@@ -80,6 +80,26 @@ def test_another_noise_model_is_one_line_exit_2(value):
     assert f"found '{value}'" in line and out == ""
 
 
+@pytest.mark.parametrize("command", ["tutorial", "fit", "validate", "explain-voxel", "compare"])
+def test_convention_takes_the_flips_compare_explain_prints(command):
+    # compare --explain ends with "(--convention nilearn+cov_pinv=statsmodels)": every
+    # command's --convention takes that, the base name in any case
+    from refglm.cli.main import get_parser
+
+    base = {"fit": ["fit", "--out", "o", "--contrast", "active"]}.get(command, [command])
+    extra = ["--mm", "0", "0", "0"] if command == "explain-voxel" else []
+    args = get_parser().parse_args([*base, *extra, "--convention", "NILEARN+cov_pinv=statsmodels"])
+    assert args.convention == "nilearn+cov_pinv=statsmodels"
+
+
+def test_a_bad_flip_names_the_choice_in_one_line():
+    code, out, err = run_cli(["fit", "--convention", "nilearn+ar_binning=bogus", "--help"])
+    assert code == cli.EXIT_INPUT
+    line = one_line(err)
+    assert "argument --convention: convention 'nilearn+ar_binning=bogus', choice ar_binning" in line
+    assert "found 'bogus'" in line and out == ""
+
+
 def test_values_are_read_case_insensitively():
     from refglm.cli.main import get_parser
 
