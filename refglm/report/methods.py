@@ -34,12 +34,13 @@ _ENGINE_SUMMARY = {
     ),
 }
 
-# The fit sentences of the methods paragraph, by engine: (OLS, AR refit).
+# The fit sentences of the methods paragraph, by engine: (OLS, AR refit); the AR refit's
+# {ar} is "AR(p)" and {fixed} "that fixed coefficient" (p = 1) or "those fixed coefficients".
 _ENGINE_FIT_TEXT = {
     "statsmodels": (
         "Each voxel was fitted by ordinary least squares (statsmodels <code>OLS</code>)",
-        "the model was refitted on AR(1)-whitened data (statsmodels <code>GLSAR</code> with "
-        "that fixed coefficient, ",
+        "the model was refitted on {ar}-whitened data (statsmodels <code>GLSAR</code> with "
+        "{fixed}, ",
     ),
     "vectorized": (
         "The numbers were computed by refglm's <code>vectorized</code> engine: all voxels at "
@@ -48,9 +49,8 @@ _ENGINE_FIT_TEXT = {
         "<code>GLSAR</code>) to within 10<sup>&minus;10</sup>&nbsp;(1 + |reference|) on every "
         "fitted quantity (docs/performance.md). Each voxel was fitted by ordinary least "
         "squares (one pseudo-inverse of the design for all voxels)",
-        "the model was refitted on AR(1)-whitened data (one whitened design and its "
-        "pseudo-inverse per distinct coefficient, as <code>GLSAR</code> with that fixed "
-        "coefficient, ",
+        "the model was refitted on {ar}-whitened data (one whitened design and its "
+        "pseudo-inverse per distinct coefficient, as <code>GLSAR</code> with {fixed}, ",
     ),
 }
 
@@ -196,34 +196,27 @@ def methods_paragraph(parameters: dict, convention, design, mask_voxels: int, su
         engine,
         (
             f"Each voxel was fitted by ordinary least squares ({engine} engine)",
-            f"the model was refitted on AR(1)-whitened data ({engine} engine, ",
+            f"the model was refitted on {{ar}}-whitened data ({engine} engine, ",
         ),
     )
-    order = noise_order(parameters.get("noise_model", "ar1"))
-    if order >= 2:
+    order = _ar_order(parameters.get("noise_model"))
+    if order:
+        # AR(1): its own estimator, binning and scan-0 sentences; AR(p >= 2): the p ones
+        p = "" if order == 1 else "_p"
+        fixed = "that fixed coefficient" if order == 1 else "those fixed coefficients"
         parts.append(
             ols_text
             + "; "
-            + _choice("ar_p_estimator", convention.ar_estimator, p=order)
+            + _choice("ar" + p + "_estimator", convention.ar_estimator, p=order)
             + ", "
-            + _choice("ar_p_binning", convention.ar_p_binning, bins=convention.ar_bins)
-            + ", and "
-            + ar_text.replace("AR(1)", f"AR({order})").replace(
-                "that fixed coefficient", "those fixed coefficients"
+            + _choice(
+                "ar_p_binning" if p else "ar_binning",
+                convention.ar_p_binning if p else convention.ar_binning,
+                bins=convention.ar_bins,
             )
-            + _choice("whiten_scan0_p", convention.whiten_scan0, p=order)
-            + "). Residual degrees of freedom: n &minus; rank(X)."
-        )
-    elif parameters.get("noise_model") == "ar1":
-        parts.append(
-            ols_text
-            + "; "
-            + _choice("ar_estimator", convention.ar_estimator)
-            + ", "
-            + _choice("ar_binning", convention.ar_binning, bins=convention.ar_bins)
             + ", and "
-            + ar_text
-            + _choice("whiten_scan0", convention.whiten_scan0)
+            + ar_text.format(ar=f"AR({order})", fixed=fixed)
+            + _choice("whiten_scan0" + p, convention.whiten_scan0, p=order)
             + "). Residual degrees of freedom: n &minus; rank(X)."
         )
     else:
@@ -265,14 +258,20 @@ _HRF_SHORT = {"spm": "SPM canonical", "glover": "Glover", "fir": "FIR"}
 _NOISE_TEXT = {"ar1": "AR(1) noise model", "ols": "OLS (white noise)"}
 
 
+def _ar_order(noise_model) -> int:
+    """The AR order of a recorded noise model; 0 for OLS, a missing or unreadable one."""
+    try:
+        return noise_order(noise_model)
+    except InputError:
+        return 0
+
+
 def _noise_text(noise_model) -> str:
     """The noise model in words: 'AR(2) noise model' for 'ar2'."""
     if noise_model in _NOISE_TEXT:
         return _NOISE_TEXT[noise_model]
-    try:
-        return f"AR({noise_order(noise_model)}) noise model"
-    except InputError:
-        return str(noise_model)
+    order = _ar_order(noise_model)
+    return f"AR({order}) noise model" if order else str(noise_model)
 
 
 def summary_text(parameters: dict, design, mask_voxels: int, summaries) -> str:
